@@ -1,0 +1,5 @@
+"""Bulk import of households from CSV or JSON."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["imports"])

@@ -1,0 +1,237 @@
+"""Idempotent event consumer with a dead-letter topic.
+
+For each record, in ONE database transaction: insert (consumer, event id) into the inbox
+(already there: a duplicate, skipped), apply the handler, append any new events to the
+service's outbox. Offsets are committed only after that commit, so a crash anywhere means
+redelivery, and redelivery is harmless. A record that is not a valid event, or whose
+handler keeps failing after bounded retries, goes to ``ansinh.dlq.<group>`` with the error
+in headers; the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from opentelemetry import trace
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared import metrics
+from shared.events import CloudEvent, EventPayload, InvalidEvent, dlq_topic_for, parse_record
+from shared.kafka import new_consumer
+from shared.observability import context_from_headers, get_logger, tracer
+from shared.outbox import PlatformTables, append_events
+
+log = get_logger(__name__)
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets: the open transaction and a way to publish follow-up events."""
+
+    session: AsyncSession
+    event: CloudEvent
+    tables: PlatformTables
+    _pending: list[tuple[EventPayload, str]] = field(default_factory=list)
+
+    def publish(self, payload: EventPayload, subject: str) -> None:
+        """Queue an event; it is appended to the outbox in the handler's transaction."""
+        self._pending.append((payload, subject))
+
+    @property
+    def occurred_at(self) -> datetime:
+        return datetime.fromisoformat(self.event.time.replace("Z", "+00:00"))
+
+
+Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: EventConsumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        await self.owner.commit_processed(revoked)
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        log.info("consumer.assigned", group=self.owner.group_id, partitions=[str(tp) for tp in assigned])
+
+
+class EventConsumer:
+    """One consumer group of one service: ``handlers`` maps CloudEvents type to handler."""
+
+    def __init__(self, *, service: str, group_id: str, topics: Sequence[str],
+                 handlers: Mapping[str, Handler], sessions: async_sessionmaker[AsyncSession],
+                 tables: PlatformTables, bootstrap: str, producer: AIOKafkaProducer,
+                 batch_size: int = 200, max_attempts: int = 3, backoff_seconds: float = 0.2) -> None:
+        self.service = service
+        self.group_id = group_id
+        self.topics = list(topics)
+        self.handlers = dict(handlers)
+        self.sessions = sessions
+        self.tables = tables
+        self.bootstrap = bootstrap
+        self.producer = producer
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.dlq_topic = dlq_topic_for(group_id)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._processed: dict[TopicPartition, int] = {}
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._tracer = tracer(service)
+
+    async def start(self) -> None:
+        self._consumer = new_consumer(self.bootstrap, group_id=self.group_id,
+                                      client_id=f"ansinh-{self.service}", topics=())
+        self._consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.group_id}")
+
+    async def stop(self) -> None:
+        """Finish the record in hand, commit what was processed, leave the group."""
+        self._stopping = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, timeout=30)
+        if self._consumer is not None:
+            await self.commit_processed()
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while not self._stopping:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+            except Exception as exc:  # broker hiccup: keep polling
+                log.warning("consumer.poll_failed", group=self.group_id, error=str(exc))
+                await asyncio.sleep(1)
+                continue
+            for tp, records in batches.items():
+                for record in records:
+                    if self._stopping:
+                        break
+                    await self.process(record)
+                    self._processed[tp] = record.offset + 1
+            if batches:
+                await self.commit_processed()
+                await self._observe_lag()
+
+    async def commit_processed(self, partitions: Sequence[TopicPartition] | None = None) -> None:
+        if self._consumer is None:
+            return
+        offsets = {tp: off for tp, off in self._processed.items()
+                   if partitions is None or tp in partitions}
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except Exception as exc:  # the next owner re-reads from the last commit; inbox dedups
+            log.warning("consumer.commit_failed", group=self.group_id, error=str(exc))
+        for tp in offsets:
+            if partitions is not None:
+                self._processed.pop(tp, None)
+
+    async def _observe_lag(self) -> None:
+        assert self._consumer is not None
+        for tp in self._consumer.assignment():
+            highwater = self._consumer.highwater(tp)
+            if highwater is None:
+                continue
+            with contextlib.suppress(Exception):
+                position = await self._consumer.position(tp)
+                metrics.CONSUMER_LAG.labels(service=self.service, group=self.group_id, topic=tp.topic,
+                                            partition=str(tp.partition)).set(max(0, highwater - position))
+
+    async def process(self, record: ConsumerRecord[Any, Any]) -> str:
+        """Apply one record; return its outcome (applied, duplicate, ignored, dead_lettered)."""
+        try:
+            event = parse_record(record.headers, record.value)
+        except InvalidEvent as exc:
+            return await self._dead_letter(record, exc, attempts=0, ce_type="invalid")
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            return self._count(event.type, "ignored")
+        try:
+            payload = event.payload()
+        except InvalidEvent as exc:
+            return await self._dead_letter(record, exc, attempts=0, ce_type=event.type)
+        parent = context_from_headers(event.traceparent, event.tracestate)
+        with self._tracer.start_as_current_span(
+            f"{record.topic} process", context=parent, kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "kafka", "messaging.consumer.group.name": self.group_id,
+                        "messaging.message.id": event.id, "cloudevents.event_type": event.type},
+        ), structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type,
+                                                   consumer_group=self.group_id):
+            return await self._apply_with_retries(record, event, payload, handler)
+
+    async def _apply_with_retries(self, record: ConsumerRecord[Any, Any], event: CloudEvent,
+                                  payload: EventPayload, handler: Handler) -> str:
+        last_error: Exception | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                applied = await self._apply_once(event, payload, handler)
+                return self._count(event.type, "applied" if applied else "duplicate")
+            except Exception as exc:  # handler or database failure: retry, then dead-letter
+                last_error = exc
+                log.warning("consumer.handler_failed", attempt=attempt, error=repr(exc))
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        assert last_error is not None
+        return await self._dead_letter(record, last_error, attempts=self.max_attempts, ce_type=event.type)
+
+    async def _apply_once(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> bool:
+        async with self.sessions() as session, session.begin():
+            if not await self._record_in_inbox(session, event):
+                return False
+            context = HandlerContext(session=session, event=event, tables=self.tables)
+            await handler(context, payload)
+            await append_events(session, self.tables, context._pending)
+        return True
+
+    async def _record_in_inbox(self, session: AsyncSession, event: CloudEvent) -> bool:
+        dialect = session.get_bind().dialect.name
+        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert_fn(self.tables.inbox).values(
+            consumer=self.group_id, event_id=event.id, ce_type=event.type).on_conflict_do_nothing()
+        result = await session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _dead_letter(self, record: ConsumerRecord[Any, Any], error: Exception, *,
+                           attempts: int, ce_type: str) -> str:
+        headers = list(record.headers or ()) + [
+            ("dlq_error", str(error)[:2000].encode()),
+            ("dlq_error_type", type(error).__name__.encode()),
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_consumer_group", self.group_id.encode()),
+            ("dlq_attempts", str(attempts).encode()),
+        ]
+        while True:  # a dead letter must not be lost: retry until the broker takes it
+            try:
+                await self.producer.send_and_wait(self.dlq_topic, value=record.value, key=record.key,
+                                                  headers=headers)
+                break
+            except Exception as exc:
+                log.error("consumer.dead_letter_failed", error=str(exc))
+                await asyncio.sleep(1)
+        log.error("consumer.dead_lettered", topic=record.topic, partition=record.partition,
+                  offset=record.offset, error=str(error), error_type=type(error).__name__)
+        metrics.DEAD_LETTERS.labels(service=self.service, group=self.group_id).inc()
+        return self._count(ce_type, "dead_lettered")
+
+    def _count(self, ce_type: str, outcome: str) -> str:
+        metrics.EVENTS_CONSUMED.labels(service=self.service, group=self.group_id, type=ce_type,
+                                       outcome=outcome).inc()
+        return outcome

@@ -1,0 +1,217 @@
+"""The wiring every service shares: one FastAPI app with the platform's middleware, health
+endpoints, database, migrations, outbox relay and consumers, started and stopped together.
+
+A service describes itself with a :class:`ServiceDefinition`; ``create_app`` does the rest,
+so knowing one service's app.py means knowing all five.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.auth import AuthConfig, TokenVerifier, install_auth, load_or_create_local_secret
+from shared.config import ServiceSettings
+from shared.consumer import EventConsumer, Handler
+from shared.db import create_engine, database_reachable, session_factory
+from shared.kafka import ensure_topics, new_producer, wait_for_broker
+from shared.metrics import HttpMetricsMiddleware, metrics_response
+from shared.migrations import upgrade_to_head
+from shared.observability import (
+    RequestContextMiddleware,
+    configure_logging,
+    configure_tracing,
+    get_logger,
+    instrument_fastapi,
+)
+from shared.outbox import OutboxRelay, PlatformTables, mark_all_unsent
+from shared.problems import BodySizeLimitMiddleware, install_problem_handlers
+from shared.pseudonym import Pseudonymizer
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A consumer group of the service: group id ``<service>.<name>``."""
+
+    name: str
+    topics: Sequence[str]
+    handlers: Mapping[str, Handler]
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    title: str
+    metadata: MetaData
+    tables: PlatformTables
+    routers: Sequence[APIRouter]
+    consumers: Sequence[ConsumerSpec] = ()
+    import_path_prefixes: Sequence[str] = ()
+    on_startup: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    version: str = "0.1.0"
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything a running service holds; reachable from requests as ``request.app.state.runtime``."""
+
+    definition: ServiceDefinition
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    producer: AIOKafkaProducer
+    pseudonyms: Pseudonymizer
+    relay: OutboxRelay | None = None
+    consumers: list[EventConsumer] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def broker_reachable(self) -> bool:
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=3)
+            return True
+        except Exception:
+            return False
+
+
+def secret_value(settings: ServiceSettings, field_name: str, file_name: str) -> str:
+    """A configured secret, or (embedded mode) one generated once under the data directory."""
+    configured = getattr(settings, field_name)
+    if configured is not None:
+        return str(configured.get_secret_value())
+    return load_or_create_local_secret(settings.secret_file(file_name))
+
+
+def auth_config(settings: ServiceSettings) -> AuthConfig:
+    secret = None if settings.jwks_url else secret_value(settings, "jwt_secret", "jwt-hs256.key")
+    return AuthConfig(jwt_secret=secret, jwks_url=settings.jwks_url, issuer=settings.jwt_issuer,
+                      audience=settings.jwt_audience)
+
+
+async def start_runtime(definition: ServiceDefinition, settings: ServiceSettings) -> ServiceRuntime:
+    url = settings.effective_database_url
+    await upgrade_to_head(definition.name, url)
+    engine = create_engine(url)
+    relay_box: dict[str, OutboxRelay] = {}
+    sessions = session_factory(engine, outbox_waker=lambda: relay_box["relay"].wake()
+                               if "relay" in relay_box else None)
+    await wait_for_broker(settings.kafka_bootstrap_servers, timeout=60)
+    await ensure_topics(settings.kafka_bootstrap_servers)
+    producer = new_producer(settings.kafka_bootstrap_servers, client_id=f"ansinh-{definition.name}",
+                            idempotent=settings.kafka_enable_idempotence)
+    await producer.start()
+    runtime = ServiceRuntime(
+        definition=definition, settings=settings, engine=engine, sessions=sessions, producer=producer,
+        pseudonyms=Pseudonymizer(secret_value(settings, "pseudonym_secret", "pseudonym-hmac.key")),
+    )
+    if settings.republish_on_start:
+        count = await mark_all_unsent(engine, definition.tables)
+        log.info("outbox.republish", events=count)
+    if settings.run_relay:
+        runtime.relay = OutboxRelay(service=definition.name, engine=engine, tables=definition.tables,
+                                    producer=producer, batch_size=settings.relay_batch_size,
+                                    poll_seconds=settings.relay_poll_seconds)
+        relay_box["relay"] = runtime.relay
+        runtime.relay.start()
+    if settings.run_consumers:
+        for spec in definition.consumers:
+            consumer = EventConsumer(
+                service=definition.name, group_id=f"{definition.name}.{spec.name}", topics=spec.topics,
+                handlers=spec.handlers, sessions=sessions, tables=definition.tables,
+                bootstrap=settings.kafka_bootstrap_servers, producer=producer,
+                batch_size=settings.consumer_batch_size, max_attempts=settings.consumer_max_attempts,
+                backoff_seconds=settings.consumer_retry_backoff_seconds)
+            await consumer.start()
+            runtime.consumers.append(consumer)
+    for hook in definition.on_startup:
+        await hook(runtime)
+    return runtime
+
+
+async def stop_runtime(runtime: ServiceRuntime) -> None:
+    for consumer in runtime.consumers:
+        await consumer.stop()
+    if runtime.relay is not None:
+        await runtime.relay.stop()
+    await runtime.producer.stop()
+    await runtime.engine.dispose()
+
+
+def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+    """The service's ASGI app; its lifespan owns the database, relay and consumers."""
+    configure_logging(definition.name, settings.log_level, json=settings.log_json)
+    provider = configure_tracing(definition.name, settings.otel_exporter, settings.otel_endpoint)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await start_runtime(definition, settings)
+        app.state.runtime = runtime
+        log.info("service.started", port=settings.effective_port,
+                 database=runtime.engine.dialect.name, broker=settings.kafka_bootstrap_servers)
+        try:
+            yield
+        finally:
+            await stop_runtime(runtime)
+            log.info("service.stopped")
+
+    app = FastAPI(title=f"An Sinh — {definition.title}", version=definition.version, lifespan=lifespan)
+    install_problem_handlers(app)
+    install_auth(app, TokenVerifier(auth_config(settings)), definition.name)
+    overrides = {prefix: settings.max_import_bytes for prefix in definition.import_path_prefixes}
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=overrides)
+    app.add_middleware(HttpMetricsMiddleware, service=definition.name)
+    app.add_middleware(RequestContextMiddleware)
+    instrument_fastapi(app, provider)
+    app.include_router(health_router())
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Database and broker are reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
+        if runtime is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        checks = {"database": await database_reachable(runtime.engine),
+                  "broker": await runtime.broker_reachable()}
+        ready = all(checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus_metrics() -> Response:
+        return metrics_response()
+
+    return router
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_runtime(request).sessions() as session:
+        yield session
+
+
+Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

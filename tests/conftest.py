@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.kafka import ensure_topics
+from shared.localbroker import EmbeddedBroker, free_port
+from tests.support import ensure_postgres_running, fresh_postgres_database
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """One real Tansu broker for the session, on a free loopback port."""
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(port=free_port(), log_path=log) as embedded:
+        yield embedded
+
+
+@pytest.fixture(scope="session")
+async def topics(broker: EmbeddedBroker) -> str:
+    await ensure_topics(broker.bootstrap)
+    return broker.bootstrap
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    return ensure_postgres_running()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path,
+                       postgres_available: bool) -> AsyncIterator[str]:
+    """Each test using this runs on SQLite and on the machine's PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+        return
+    if not postgres_available:
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not running and could not be started")
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
