@@ -48,6 +48,7 @@ class ServiceSettings(BaseSettings):
     kafka_enable_idempotence: bool = Field(
         False, validation_alias=AliasChoices("KAFKA_ENABLE_IDEMPOTENCE")
     )
+    kafka_session_timeout_ms: int = Field(10_000, validation_alias=AliasChoices("KAFKA_SESSION_TIMEOUT_MS"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     log_json: bool = True
     otel_exporter: Literal["none", "console", "otlp"] = Field(

@@ -71,7 +71,8 @@ class EventConsumer:
     def __init__(self, *, service: str, group_id: str, topics: Sequence[str],
                  handlers: Mapping[str, Handler], sessions: async_sessionmaker[AsyncSession],
                  tables: PlatformTables, bootstrap: str, producer: AIOKafkaProducer,
-                 batch_size: int = 200, max_attempts: int = 3, backoff_seconds: float = 0.2) -> None:
+                 batch_size: int = 200, max_attempts: int = 3, backoff_seconds: float = 0.2,
+                 session_timeout_ms: int = 10_000) -> None:
         self.service = service
         self.group_id = group_id
         self.topics = list(topics)
@@ -83,6 +84,7 @@ class EventConsumer:
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.session_timeout_ms = session_timeout_ms
         self.dlq_topic = dlq_topic_for(group_id)
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
@@ -92,7 +94,8 @@ class EventConsumer:
 
     async def start(self) -> None:
         self._consumer = new_consumer(self.bootstrap, group_id=self.group_id,
-                                      client_id=f"ansinh-{self.service}", topics=())
+                                      client_id=f"ansinh-{self.service}", topics=(),
+                                      session_timeout_ms=self.session_timeout_ms)
         self._consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.group_id}")

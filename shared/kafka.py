@@ -25,8 +25,13 @@ def new_producer(bootstrap: str, *, client_id: str, idempotent: bool = False) ->
     )
 
 
-def new_consumer(bootstrap: str, *, group_id: str, client_id: str, topics: Iterable[str]) -> AIOKafkaConsumer:
-    """Manual offset commits: offsets move only after the database transaction committed."""
+def new_consumer(bootstrap: str, *, group_id: str, client_id: str, topics: Iterable[str],
+                 session_timeout_ms: int = 10_000) -> AIOKafkaConsumer:
+    """Manual offset commits: offsets move only after the database transaction committed.
+
+    Tansu holds a new member's JoinGroup for half the session timeout, so a short session
+    timeout makes start-up fast on the embedded broker (tests use 2 s).
+    """
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
@@ -35,8 +40,8 @@ def new_consumer(bootstrap: str, *, group_id: str, client_id: str, topics: Itera
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=None,
-        session_timeout_ms=30_000,
-        heartbeat_interval_ms=3_000,
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=max(100, session_timeout_ms // 4),
         metadata_max_age_ms=5_000,
     )
 

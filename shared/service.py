@@ -130,7 +130,8 @@ async def start_runtime(definition: ServiceDefinition, settings: ServiceSettings
                 handlers=spec.handlers, sessions=sessions, tables=definition.tables,
                 bootstrap=settings.kafka_bootstrap_servers, producer=producer,
                 batch_size=settings.consumer_batch_size, max_attempts=settings.consumer_max_attempts,
-                backoff_seconds=settings.consumer_retry_backoff_seconds)
+                backoff_seconds=settings.consumer_retry_backoff_seconds,
+                session_timeout_ms=settings.kafka_session_timeout_ms)
             await consumer.start()
             runtime.consumers.append(consumer)
     for hook in definition.on_startup:

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from asgi_lifespan import LifespanManager
 
 from shared.auth import mint_token
@@ -89,9 +89,15 @@ async def read_records(bootstrap: str, topic: str, *, count: int, timeout: float
                        predicate: Callable[[ConsumerRecord[Any, Any]], bool] = lambda r: True
                        ) -> list[ConsumerRecord[Any, Any]]:
     """Raw records of a topic, read from the beginning by a plain aiokafka consumer."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"probe-{uuid.uuid4()}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    # No consumer group: partitions are assigned by hand, so there is no group join to wait for.
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
+    partitions = consumer.partitions_for_topic(topic) or set()
+    if not partitions:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic) or set()
+    consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+    await consumer.seek_to_beginning()
     found: list[ConsumerRecord[Any, Any]] = []
     try:
         deadline = asyncio.get_running_loop().time() + timeout

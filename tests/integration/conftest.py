@@ -15,7 +15,8 @@ pytestmark = pytest.mark.integration
 
 def households_settings(database_url: str, bootstrap: str, data_dir: Path, **overrides: Any) -> HouseholdsSettings:
     return HouseholdsSettings(database_url=database_url, kafka_bootstrap_servers=bootstrap, data_dir=data_dir,
-                              relay_poll_seconds=0.2, log_level="WARNING", **overrides)
+                              relay_poll_seconds=0.2, log_level="WARNING",
+                              kafka_session_timeout_ms=2000, **overrides)
 
 
 @pytest.fixture
