@@ -48,7 +48,9 @@ class ServiceSettings(BaseSettings):
     kafka_enable_idempotence: bool = Field(
         False, validation_alias=AliasChoices("KAFKA_ENABLE_IDEMPOTENCE")
     )
-    kafka_session_timeout_ms: int = Field(10_000, validation_alias=AliasChoices("KAFKA_SESSION_TIMEOUT_MS"))
+    kafka_session_timeout_ms: int = Field(
+        10_000, validation_alias=AliasChoices("KAFKA_SESSION_TIMEOUT_MS")
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     log_json: bool = True
     otel_exporter: Literal["none", "console", "otlp"] = Field(
@@ -64,6 +66,12 @@ class ServiceSettings(BaseSettings):
     pseudonym_secret: SecretStr | None = Field(
         None, validation_alias=AliasChoices("ANSINH_PSEUDONYM_SECRET")
     )
+    households_api_url: str = Field(
+        "http://127.0.0.1:8001", validation_alias=AliasChoices("ANSINH_HOUSEHOLDS_API_URL")
+    )
+    oidc_token_url: str | None = Field(None, validation_alias=AliasChoices("ANSINH_OIDC_TOKEN_URL"))
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
     max_body_bytes: int = 1_000_000
     max_import_bytes: int = 200_000_000
     relay_batch_size: int = 500

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,12 +21,13 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from opentelemetry import trace
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics
 from shared.events import CloudEvent, EventPayload, InvalidEvent, dlq_topic_for, parse_record
-from shared.kafka import new_consumer
+from shared.kafka import ensure_topics, new_consumer
 from shared.observability import context_from_headers, get_logger, tracer
 from shared.outbox import PlatformTables, append_events
 
@@ -54,6 +55,27 @@ class HandlerContext:
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class On:
+    """A subscription: events of ``ce_type`` are validated against ``model``, then handled.
+
+    ``model`` is the consumer's own reading of the event (tolerant reader: only the fields
+    it needs, extra fields ignored); services never import each other's event classes.
+    tests/unit/test_consumer_contracts.py checks each model against the published contract.
+    """
+
+    ce_type: str
+    model: type[BaseModel]
+    handler: Handler
+
+
+#: ``On(ANY_EVENT_TYPE, Model, handler)`` takes every event no exact subscription names (the
+#: audit ledger records all of them). An exact ``ce_type`` subscription always wins over it.
+#: Its model sees ``data`` of many types, so it must accept any object (``extra="allow"``);
+#: it has no contract of its own, so contract checks skip it.
+ANY_EVENT_TYPE = "*"
+
+
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, owner: EventConsumer) -> None:
         self.owner = owner
@@ -62,21 +84,38 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.owner.commit_processed(revoked)
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        log.info("consumer.assigned", group=self.owner.group_id, partitions=[str(tp) for tp in assigned])
+        log.info(
+            "consumer.assigned", group=self.owner.group_id, partitions=[str(tp) for tp in assigned]
+        )
 
 
 class EventConsumer:
-    """One consumer group of one service: ``handlers`` maps CloudEvents type to handler."""
+    """One consumer group of one service: ``handlers`` maps CloudEvents type to handler.
 
-    def __init__(self, *, service: str, group_id: str, topics: Sequence[str],
-                 handlers: Mapping[str, Handler], sessions: async_sessionmaker[AsyncSession],
-                 tables: PlatformTables, bootstrap: str, producer: AIOKafkaProducer,
-                 batch_size: int = 200, max_attempts: int = 3, backoff_seconds: float = 0.2,
-                 session_timeout_ms: int = 10_000) -> None:
+    An event whose type has no subscription goes to the :data:`ANY_EVENT_TYPE` subscription
+    if there is one, and is otherwise counted as ignored.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        group_id: str,
+        topics: Sequence[str],
+        handlers: Sequence[On],
+        sessions: async_sessionmaker[AsyncSession],
+        tables: PlatformTables,
+        bootstrap: str,
+        producer: AIOKafkaProducer,
+        batch_size: int = 200,
+        max_attempts: int = 3,
+        backoff_seconds: float = 0.2,
+        session_timeout_ms: int = 10_000,
+    ) -> None:
         self.service = service
         self.group_id = group_id
         self.topics = list(topics)
-        self.handlers = dict(handlers)
+        self.handlers = {on.ce_type: on for on in handlers}
         self.sessions = sessions
         self.tables = tables
         self.bootstrap = bootstrap
@@ -93,9 +132,14 @@ class EventConsumer:
         self._tracer = tracer(service)
 
     async def start(self) -> None:
-        self._consumer = new_consumer(self.bootstrap, group_id=self.group_id,
-                                      client_id=f"ansinh-{self.service}", topics=(),
-                                      session_timeout_ms=self.session_timeout_ms)
+        await ensure_topics(self.bootstrap, [self.dlq_topic])
+        self._consumer = new_consumer(
+            self.bootstrap,
+            group_id=self.group_id,
+            client_id=f"ansinh-{self.service}",
+            topics=(),
+            session_timeout_ms=self.session_timeout_ms,
+        )
         self._consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.group_id}")
@@ -133,8 +177,9 @@ class EventConsumer:
     async def commit_processed(self, partitions: Sequence[TopicPartition] | None = None) -> None:
         if self._consumer is None:
             return
-        offsets = {tp: off for tp, off in self._processed.items()
-                   if partitions is None or tp in partitions}
+        offsets = {
+            tp: off for tp, off in self._processed.items() if partitions is None or tp in partitions
+        }
         if not offsets:
             return
         try:
@@ -153,8 +198,12 @@ class EventConsumer:
                 continue
             with contextlib.suppress(Exception):
                 position = await self._consumer.position(tp)
-                metrics.CONSUMER_LAG.labels(service=self.service, group=self.group_id, topic=tp.topic,
-                                            partition=str(tp.partition)).set(max(0, highwater - position))
+                metrics.CONSUMER_LAG.labels(
+                    service=self.service,
+                    group=self.group_id,
+                    topic=tp.topic,
+                    partition=str(tp.partition),
+                ).set(max(0, highwater - position))
 
     async def process(self, record: ConsumerRecord[Any, Any]) -> str:
         """Apply one record; return its outcome (applied, duplicate, ignored, dead_lettered)."""
@@ -162,24 +211,41 @@ class EventConsumer:
             event = parse_record(record.headers, record.value)
         except InvalidEvent as exc:
             return await self._dead_letter(record, exc, attempts=0, ce_type="invalid")
-        handler = self.handlers.get(event.type)
-        if handler is None:
+        subscription = self.handlers.get(event.type) or self.handlers.get(ANY_EVENT_TYPE)
+        if subscription is None:
             return self._count(event.type, "ignored")
         try:
-            payload = event.payload()
-        except InvalidEvent as exc:
-            return await self._dead_letter(record, exc, attempts=0, ce_type=event.type)
+            payload = subscription.model.model_validate(event.data)
+        except ValidationError as exc:
+            error = InvalidEvent(f"data does not match {event.type}: {exc}")
+            return await self._dead_letter(record, error, attempts=0, ce_type=event.type)
+        handler = subscription.handler
         parent = context_from_headers(event.traceparent, event.tracestate)
-        with self._tracer.start_as_current_span(
-            f"{record.topic} process", context=parent, kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "kafka", "messaging.consumer.group.name": self.group_id,
-                        "messaging.message.id": event.id, "cloudevents.event_type": event.type},
-        ), structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type,
-                                                   consumer_group=self.group_id):
+        with (
+            self._tracer.start_as_current_span(
+                f"{record.topic} process",
+                context=parent,
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.consumer.group.name": self.group_id,
+                    "messaging.message.id": event.id,
+                    "cloudevents.event_type": event.type,
+                },
+            ),
+            structlog.contextvars.bound_contextvars(
+                event_id=event.id, event_type=event.type, consumer_group=self.group_id
+            ),
+        ):
             return await self._apply_with_retries(record, event, payload, handler)
 
-    async def _apply_with_retries(self, record: ConsumerRecord[Any, Any], event: CloudEvent,
-                                  payload: EventPayload, handler: Handler) -> str:
+    async def _apply_with_retries(
+        self,
+        record: ConsumerRecord[Any, Any],
+        event: CloudEvent,
+        payload: BaseModel,
+        handler: Handler,
+    ) -> str:
         last_error: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -191,9 +257,11 @@ class EventConsumer:
                 if attempt < self.max_attempts:
                     await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         assert last_error is not None
-        return await self._dead_letter(record, last_error, attempts=self.max_attempts, ce_type=event.type)
+        return await self._dead_letter(
+            record, last_error, attempts=self.max_attempts, ce_type=event.type
+        )
 
-    async def _apply_once(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> bool:
+    async def _apply_once(self, event: CloudEvent, payload: BaseModel, handler: Handler) -> bool:
         async with self.sessions() as session, session.begin():
             if not await self._record_in_inbox(session, event):
                 return False
@@ -205,14 +273,19 @@ class EventConsumer:
     async def _record_in_inbox(self, session: AsyncSession, event: CloudEvent) -> bool:
         dialect = session.get_bind().dialect.name
         insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert_fn(self.tables.inbox).values(
-            consumer=self.group_id, event_id=event.id, ce_type=event.type).on_conflict_do_nothing()
+        statement = (
+            insert_fn(self.tables.inbox)
+            .values(consumer=self.group_id, event_id=event.id, ce_type=event.type)
+            .on_conflict_do_nothing()
+        )
         result = await session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def _dead_letter(self, record: ConsumerRecord[Any, Any], error: Exception, *,
-                           attempts: int, ce_type: str) -> str:
-        headers = list(record.headers or ()) + [
+    async def _dead_letter(
+        self, record: ConsumerRecord[Any, Any], error: Exception, *, attempts: int, ce_type: str
+    ) -> str:
+        headers = [
+            *(record.headers or ()),
             ("dlq_error", str(error)[:2000].encode()),
             ("dlq_error_type", type(error).__name__.encode()),
             ("dlq_original_topic", record.topic.encode()),
@@ -223,18 +296,26 @@ class EventConsumer:
         ]
         while True:  # a dead letter must not be lost: retry until the broker takes it
             try:
-                await self.producer.send_and_wait(self.dlq_topic, value=record.value, key=record.key,
-                                                  headers=headers)
+                await self.producer.send_and_wait(
+                    self.dlq_topic, value=record.value, key=record.key, headers=headers
+                )
                 break
             except Exception as exc:
                 log.error("consumer.dead_letter_failed", error=str(exc))
                 await asyncio.sleep(1)
-        log.error("consumer.dead_lettered", topic=record.topic, partition=record.partition,
-                  offset=record.offset, error=str(error), error_type=type(error).__name__)
+        log.error(
+            "consumer.dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=str(error),
+            error_type=type(error).__name__,
+        )
         metrics.DEAD_LETTERS.labels(service=self.service, group=self.group_id).inc()
         return self._count(ce_type, "dead_lettered")
 
     def _count(self, ce_type: str, outcome: str) -> str:
-        metrics.EVENTS_CONSUMED.labels(service=self.service, group=self.group_id, type=ce_type,
-                                       outcome=outcome).inc()
+        metrics.EVENTS_CONSUMED.labels(
+            service=self.service, group=self.group_id, type=ce_type, outcome=outcome
+        ).inc()
         return outcome

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -25,8 +26,14 @@ def new_producer(bootstrap: str, *, client_id: str, idempotent: bool = False) ->
     )
 
 
-def new_consumer(bootstrap: str, *, group_id: str, client_id: str, topics: Iterable[str],
-                 session_timeout_ms: int = 10_000) -> AIOKafkaConsumer:
+def new_consumer(
+    bootstrap: str,
+    *,
+    group_id: str,
+    client_id: str,
+    topics: Iterable[str],
+    session_timeout_ms: int = 10_000,
+) -> AIOKafkaConsumer:
     """Manual offset commits: offsets move only after the database transaction committed.
 
     Tansu holds a new member's JoinGroup for half the session timeout, so a short session
@@ -46,31 +53,34 @@ def new_consumer(bootstrap: str, *, group_id: str, client_id: str, topics: Itera
     )
 
 
-async def ensure_topics(bootstrap: str, topics: Iterable[str] = ALL_TOPICS, *, partitions: int = 3,
-                        replication: int = 1) -> None:
+async def ensure_topics(
+    bootstrap: str, topics: Iterable[str] = ALL_TOPICS, *, partitions: int = 3, replication: int = 1
+) -> None:
     """Create the topics that do not exist yet (idempotent)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="ansinh-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=partitions, replication_factor=replication)
-                   for t in topics if t not in existing]
+        missing = [
+            NewTopic(t, num_partitions=partitions, replication_factor=replication)
+            for t in topics
+            if t not in existing
+        ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()
 
 
-async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
+async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
     """Return once the broker answers metadata requests; raise TimeoutError otherwise."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: Exception | None = None
     while asyncio.get_running_loop().time() < deadline:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="ansinh-probe",
-                                    request_timeout_ms=2_000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="ansinh-probe", request_timeout_ms=2_000
+        )
         try:
             await admin.start()
             await admin.list_topics()

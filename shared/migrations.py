@@ -34,8 +34,12 @@ def run_env(target_metadata: MetaData) -> None:
     assert url, "sqlalchemy.url is not set"
 
     def do_run(connection: Connection) -> None:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=is_sqlite(url), compare_type=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=is_sqlite(url),
+            compare_type=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

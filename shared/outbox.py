@@ -63,7 +63,9 @@ class PlatformTables:
             Column("traceparent", String(100)),
             Column("tracestate", String(500)),
             Column("data", Text, nullable=False),
-            Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            Column(
+                "created_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+            ),
             Column("sent_at", DateTime(timezone=True)),
         )
         unsent = self.outbox.c.sent_at.is_(None)
@@ -74,7 +76,9 @@ class PlatformTables:
             Column("consumer", String(200), nullable=False),
             Column("event_id", String(36), nullable=False),
             Column("ce_type", String(200), nullable=False),
-            Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            Column(
+                "processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+            ),
             PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
         )
 
@@ -96,22 +100,37 @@ def outbox_row(cloud_event: CloudEvent) -> dict[str, Any]:
 
 def row_to_event(row: Any) -> CloudEvent:
     return CloudEvent(
-        id=row.event_id, source=row.ce_source, type=row.ce_type, subject=row.ce_subject,
-        time=row.ce_time, data=json.loads(row.data), dataschema=row.ce_dataschema,
-        traceparent=row.traceparent, tracestate=row.tracestate,
+        id=row.event_id,
+        source=row.ce_source,
+        type=row.ce_type,
+        subject=row.ce_subject,
+        time=row.ce_time,
+        data=json.loads(row.data),
+        dataschema=row.ce_dataschema,
+        traceparent=row.traceparent,
+        tracestate=row.tracestate,
     )
 
 
-async def append_events(session: AsyncSession, tables: PlatformTables,
-                        events: Sequence[tuple[EventPayload, str]],
-                        *, time: datetime | None = None) -> list[CloudEvent]:
+async def append_events(
+    session: AsyncSession,
+    tables: PlatformTables,
+    events: Sequence[tuple[EventPayload, str]],
+    *,
+    time: datetime | None = None,
+) -> list[CloudEvent]:
     """Append (payload, subject) pairs to the outbox inside the caller's transaction."""
     trace_headers = current_trace_headers()
     built = []
     for payload, subject in events:
         ce = new_event(payload, subject=subject, time=time)
-        ce = CloudEvent(**{**ce.__dict__, "traceparent": trace_headers.get("traceparent"),
-                           "tracestate": trace_headers.get("tracestate")})
+        ce = CloudEvent(
+            **{
+                **ce.__dict__,
+                "traceparent": trace_headers.get("traceparent"),
+                "tracestate": trace_headers.get("tracestate"),
+            }
+        )
         built.append(ce)
     if built:
         await session.execute(insert(tables.outbox), [outbox_row(ce) for ce in built])
@@ -119,8 +138,14 @@ async def append_events(session: AsyncSession, tables: PlatformTables,
     return built
 
 
-async def append_event(session: AsyncSession, tables: PlatformTables, payload: EventPayload,
-                       subject: str, *, time: datetime | None = None) -> CloudEvent:
+async def append_event(
+    session: AsyncSession,
+    tables: PlatformTables,
+    payload: EventPayload,
+    subject: str,
+    *,
+    time: datetime | None = None,
+) -> CloudEvent:
     return (await append_events(session, tables, [(payload, subject)], time=time))[0]
 
 
@@ -140,8 +165,16 @@ def _forget_pending_after_rollback(session: Session) -> None:
 class OutboxRelay:
     """Publishes a service's outbox to Kafka, in order, at least once."""
 
-    def __init__(self, *, service: str, engine: AsyncEngine, tables: PlatformTables,
-                 producer: AIOKafkaProducer, batch_size: int = 500, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        service: str,
+        engine: AsyncEngine,
+        tables: PlatformTables,
+        producer: AIOKafkaProducer,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
         self.service = service
         self.engine = engine
         self.tables = tables
@@ -213,11 +246,19 @@ class OutboxRelay:
         """Publish up to batch_size unsent events; return how many were published."""
         outbox = self.tables.outbox
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(
-                select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.seq)
-                .limit(self.batch_size))).all()
-            backlog = (await conn.execute(
-                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))).scalar_one()
+            rows = (
+                await conn.execute(
+                    select(outbox)
+                    .where(outbox.c.sent_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            backlog = (
+                await conn.execute(
+                    select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+                )
+            ).scalar_one()
         metrics.OUTBOX_BACKLOG.labels(service=self.service).set(backlog)
         if not rows:
             return 0
@@ -225,8 +266,11 @@ class OutboxRelay:
             futures = [await self._send(row) for row in rows]
             await asyncio.gather(*futures)
             async with self.engine.begin() as conn:
-                await conn.execute(update(outbox).where(outbox.c.seq.in_([r.seq for r in rows]))
-                                   .values(sent_at=datetime.now(UTC)))
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.seq.in_([r.seq for r in rows]))
+                    .values(sent_at=datetime.now(UTC))
+                )
         for row in rows:
             metrics.EVENTS_PUBLISHED.labels(service=self.service, type=row.ce_type).inc()
         metrics.OUTBOX_BACKLOG.labels(service=self.service).set(max(0, backlog - len(rows)))
@@ -237,15 +281,30 @@ class OutboxRelay:
         ce = row_to_event(row)
         parent = context_from_headers(ce.traceparent, ce.tracestate)
         with self._tracer.start_as_current_span(
-            f"{ce.topic} publish", context=parent, kind=trace.SpanKind.PRODUCER,
-            attributes={"messaging.system": "kafka", "messaging.destination.name": ce.topic,
-                        "messaging.message.id": ce.id, "cloudevents.event_type": ce.type},
+            f"{ce.topic} publish",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": ce.topic,
+                "messaging.message.id": ce.id,
+                "cloudevents.event_type": ce.type,
+            },
         ):
             headers = current_trace_headers()
-            ce = CloudEvent(**{**ce.__dict__, "traceparent": headers.get("traceparent", ce.traceparent),
-                               "tracestate": headers.get("tracestate", ce.tracestate)})
-            return await self.producer.send(ce.topic, value=ce.value_bytes(),
-                                            key=ce.subject.encode(), headers=ce.kafka_headers())
+            ce = CloudEvent(
+                **{
+                    **ce.__dict__,
+                    "traceparent": headers.get("traceparent", ce.traceparent),
+                    "tracestate": headers.get("tracestate", ce.tracestate),
+                }
+            )
+            return await self.producer.send(
+                ce.topic,
+                value=ce.value_bytes(),
+                key=ce.subject.encode(),
+                headers=ce.kafka_headers(),
+            )
 
 
 async def mark_all_unsent(engine: AsyncEngine, tables: PlatformTables) -> int:

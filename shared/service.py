@@ -8,7 +8,7 @@ so knowing one service's app.py means knowing all five.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import AuthConfig, TokenVerifier, install_auth, load_or_create_local_secret
 from shared.config import ServiceSettings
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import EventConsumer, On
 from shared.db import create_engine, database_reachable, session_factory
 from shared.kafka import ensure_topics, new_producer, wait_for_broker
 from shared.metrics import HttpMetricsMiddleware, metrics_response
@@ -36,6 +36,7 @@ from shared.observability import (
 from shared.outbox import OutboxRelay, PlatformTables, mark_all_unsent
 from shared.problems import BodySizeLimitMiddleware, install_problem_handlers
 from shared.pseudonym import Pseudonymizer
+from shared.service_client import ClientCredentials, ServiceClient, ServiceTokens
 
 log = get_logger(__name__)
 
@@ -46,7 +47,7 @@ class ConsumerSpec:
 
     name: str
     topics: Sequence[str]
-    handlers: Mapping[str, Handler]
+    handlers: Sequence[On]
 
 
 @dataclass
@@ -64,7 +65,7 @@ class ServiceDefinition:
 
 @dataclass
 class ServiceRuntime:
-    """Everything a running service holds; reachable from requests as ``request.app.state.runtime``."""
+    """Everything a running service holds (``request.app.state.runtime`` in a request)."""
 
     definition: ServiceDefinition
     settings: ServiceSettings
@@ -92,10 +93,35 @@ def secret_value(settings: ServiceSettings, field_name: str, file_name: str) -> 
     return load_or_create_local_secret(settings.secret_file(file_name))
 
 
+def service_client(settings: ServiceSettings, base_url: str) -> ServiceClient:
+    """A client for another service's API, authenticated as this service."""
+    if settings.oidc_token_url and settings.oidc_client_id and settings.oidc_client_secret:
+        tokens = ServiceTokens(
+            settings.service_name,
+            credentials=ClientCredentials(
+                settings.oidc_token_url,
+                settings.oidc_client_id,
+                settings.oidc_client_secret.get_secret_value(),
+            ),
+        )
+    else:
+        tokens = ServiceTokens(
+            settings.service_name,
+            local_secret=secret_value(settings, "jwt_secret", "jwt-hs256.key"),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    return ServiceClient(base_url, tokens)
+
+
 def auth_config(settings: ServiceSettings) -> AuthConfig:
     secret = None if settings.jwks_url else secret_value(settings, "jwt_secret", "jwt-hs256.key")
-    return AuthConfig(jwt_secret=secret, jwks_url=settings.jwks_url, issuer=settings.jwt_issuer,
-                      audience=settings.jwt_audience)
+    return AuthConfig(
+        jwt_secret=secret,
+        jwks_url=settings.jwks_url,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
 
 
 async def start_runtime(definition: ServiceDefinition, settings: ServiceSettings) -> ServiceRuntime:
@@ -103,35 +129,55 @@ async def start_runtime(definition: ServiceDefinition, settings: ServiceSettings
     await upgrade_to_head(definition.name, url)
     engine = create_engine(url)
     relay_box: dict[str, OutboxRelay] = {}
-    sessions = session_factory(engine, outbox_waker=lambda: relay_box["relay"].wake()
-                               if "relay" in relay_box else None)
+    sessions = session_factory(
+        engine, outbox_waker=lambda: relay_box["relay"].wake() if "relay" in relay_box else None
+    )
     await wait_for_broker(settings.kafka_bootstrap_servers, timeout=60)
     await ensure_topics(settings.kafka_bootstrap_servers)
-    producer = new_producer(settings.kafka_bootstrap_servers, client_id=f"ansinh-{definition.name}",
-                            idempotent=settings.kafka_enable_idempotence)
+    producer = new_producer(
+        settings.kafka_bootstrap_servers,
+        client_id=f"ansinh-{definition.name}",
+        idempotent=settings.kafka_enable_idempotence,
+    )
     await producer.start()
     runtime = ServiceRuntime(
-        definition=definition, settings=settings, engine=engine, sessions=sessions, producer=producer,
+        definition=definition,
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        producer=producer,
         pseudonyms=Pseudonymizer(secret_value(settings, "pseudonym_secret", "pseudonym-hmac.key")),
     )
     if settings.republish_on_start:
         count = await mark_all_unsent(engine, definition.tables)
         log.info("outbox.republish", events=count)
     if settings.run_relay:
-        runtime.relay = OutboxRelay(service=definition.name, engine=engine, tables=definition.tables,
-                                    producer=producer, batch_size=settings.relay_batch_size,
-                                    poll_seconds=settings.relay_poll_seconds)
+        runtime.relay = OutboxRelay(
+            service=definition.name,
+            engine=engine,
+            tables=definition.tables,
+            producer=producer,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+        )
         relay_box["relay"] = runtime.relay
         runtime.relay.start()
     if settings.run_consumers:
         for spec in definition.consumers:
             consumer = EventConsumer(
-                service=definition.name, group_id=f"{definition.name}.{spec.name}", topics=spec.topics,
-                handlers=spec.handlers, sessions=sessions, tables=definition.tables,
-                bootstrap=settings.kafka_bootstrap_servers, producer=producer,
-                batch_size=settings.consumer_batch_size, max_attempts=settings.consumer_max_attempts,
+                service=definition.name,
+                group_id=f"{definition.name}.{spec.name}",
+                topics=spec.topics,
+                handlers=spec.handlers,
+                sessions=sessions,
+                tables=definition.tables,
+                bootstrap=settings.kafka_bootstrap_servers,
+                producer=producer,
+                batch_size=settings.consumer_batch_size,
+                max_attempts=settings.consumer_max_attempts,
                 backoff_seconds=settings.consumer_retry_backoff_seconds,
-                session_timeout_ms=settings.kafka_session_timeout_ms)
+                session_timeout_ms=settings.kafka_session_timeout_ms,
+            )
             await consumer.start()
             runtime.consumers.append(consumer)
     for hook in definition.on_startup:
@@ -157,19 +203,27 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(definition, settings)
         app.state.runtime = runtime
-        log.info("service.started", port=settings.effective_port,
-                 database=runtime.engine.dialect.name, broker=settings.kafka_bootstrap_servers)
+        log.info(
+            "service.started",
+            port=settings.effective_port,
+            database=runtime.engine.dialect.name,
+            broker=settings.kafka_bootstrap_servers,
+        )
         try:
             yield
         finally:
             await stop_runtime(runtime)
             log.info("service.stopped")
 
-    app = FastAPI(title=f"An Sinh — {definition.title}", version=definition.version, lifespan=lifespan)
+    app = FastAPI(
+        title=f"An Sinh — {definition.title}", version=definition.version, lifespan=lifespan
+    )
     install_problem_handlers(app)
     install_auth(app, TokenVerifier(auth_config(settings)), definition.name)
     overrides = {prefix: settings.max_import_bytes for prefix in definition.import_path_prefixes}
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=overrides)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=overrides
+    )
     app.add_middleware(HttpMetricsMiddleware, service=definition.name)
     app.add_middleware(RequestContextMiddleware)
     instrument_fastapi(app, provider)
@@ -191,11 +245,15 @@ def health_router() -> APIRouter:
         runtime: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
         if runtime is None:
             return JSONResponse({"status": "starting"}, status_code=503)
-        checks = {"database": await database_reachable(runtime.engine),
-                  "broker": await runtime.broker_reachable()}
+        checks = {
+            "database": await database_reachable(runtime.engine),
+            "broker": await runtime.broker_reachable(),
+        }
         ready = all(checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus_metrics() -> Response:

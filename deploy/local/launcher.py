@@ -180,7 +180,8 @@ class Platform:
 
     def run(self) -> int:
         """Start, serve until Ctrl-C/SIGTERM, stop; 0 after a requested stop, 1 after a failure."""
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        # Explicitly, because a shell starts background jobs with SIGINT ignored.
+        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.start()
             self.announce()
@@ -194,7 +195,8 @@ class Platform:
             self.console.print(str(error), markup=False, highlight=False, soft_wrap=True)
             return self.stop(1)
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def start(self) -> None:
         """Everything up to every service answering ``/readyz``; LaunchError if something fails."""

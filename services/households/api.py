@@ -19,7 +19,14 @@ from services.households.domain import (
     standard_for,
 )
 from services.households.events import HouseholdAssessed, PersonalDataRead
-from services.households.models import Assessment, CommuneClassCount, Household, Person, Review, platform
+from services.households.models import (
+    Assessment,
+    CommuneClassCount,
+    Household,
+    Person,
+    Review,
+    platform,
+)
 from services.households.operations import (
     get_household,
     household_view,
@@ -49,8 +56,9 @@ router = APIRouter(tags=["households"])
 
 
 @router.post("/households", status_code=status.HTTP_201_CREATED, response_model=HouseholdOut)
-async def create_household(body: HouseholdIn, principal: CurrentPrincipal, session: SessionDep,
-                           runtime: Runtime) -> HouseholdOut:
+async def create_household(
+    body: HouseholdIn, principal: CurrentPrincipal, session: SessionDep, runtime: Runtime
+) -> HouseholdOut:
     """Register a household with its members."""
     authorize_write(principal, SERVICE, body.commune_code)
     try:
@@ -63,10 +71,15 @@ async def create_household(body: HouseholdIn, principal: CurrentPrincipal, sessi
 
 @router.get("/households", response_model=HouseholdPage)
 async def list_households(
-    principal: CurrentPrincipal, session: SessionDep,
+    principal: CurrentPrincipal,
+    session: SessionDep,
     commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
-    poverty_class: Annotated[str | None, Query(pattern=r"^(poor|near_poor|middle_income|not_poor|unclassified)$")] = None,
-    after: Annotated[str | None, Query(description="cursor: the last household_id of the previous page")] = None,
+    poverty_class: Annotated[
+        str | None, Query(pattern=r"^(poor|near_poor|middle_income|not_poor|unclassified)$")
+    ] = None,
+    after: Annotated[
+        str | None, Query(description="cursor: the last household_id of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> HouseholdPage:
     """Households the caller may read, in id order, a page at a time."""
@@ -84,33 +97,59 @@ async def list_households(
     households = (await session.execute(query)).scalars().all()
     members: dict[str, list[Person]] = {h.id: [] for h in households}
     if households:
-        rows = await session.execute(select(Person).where(Person.household_id.in_(list(members)))
-                                     .order_by(Person.created_at, Person.id))
+        rows = await session.execute(
+            select(Person)
+            .where(Person.household_id.in_(list(members)))
+            .order_by(Person.created_at, Person.id)
+        )
         for person in rows.scalars():
             members[person.household_id].append(person)
     items = [household_view(h, members[h.id]) for h in households]
-    return HouseholdPage(items=items, next_cursor=items[-1].household_id if len(items) == limit else None)
+    return HouseholdPage(
+        items=items, next_cursor=items[-1].household_id if len(items) == limit else None
+    )
 
 
-async def _readable_household(session: SessionDep, principal: CurrentPrincipal, household_id: str) -> Household:
+async def _readable_household(
+    session: SessionDep, principal: CurrentPrincipal, household_id: str
+) -> Household:
     household = await get_household(session, household_id)
     authorize_read(principal, SERVICE, household.commune_code)
     return household
 
 
 @router.get("/households/{household_id}", response_model=HouseholdOut)
-async def read_household(household_id: str, principal: CurrentPrincipal, session: SessionDep) -> HouseholdOut:
+async def read_household(
+    household_id: str, principal: CurrentPrincipal, session: SessionDep
+) -> HouseholdOut:
     """One household with its members (pseudonymised)."""
     household = await _readable_household(session, principal, household_id)
-    persons = (await session.execute(select(Person).where(Person.household_id == household_id)
-                                     .order_by(Person.created_at, Person.id))).scalars().all()
+    persons = (
+        (
+            await session.execute(
+                select(Person)
+                .where(Person.household_id == household_id)
+                .order_by(Person.created_at, Person.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     return household_view(household, persons)
 
 
-@router.post("/households/{household_id}/members", status_code=status.HTTP_201_CREATED,
-             response_model=HouseholdOut)
-async def add_member(household_id: str, body: PersonIn, principal: CurrentPrincipal, session: SessionDep,
-                     runtime: Runtime) -> HouseholdOut:
+@router.post(
+    "/households/{household_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HouseholdOut,
+)
+async def add_member(
+    household_id: str,
+    body: PersonIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    runtime: Runtime,
+) -> HouseholdOut:
     """Add a person to a household."""
     async with session.begin():
         household = await get_household(session, household_id)
@@ -124,8 +163,12 @@ async def add_member(household_id: str, body: PersonIn, principal: CurrentPrinci
 
 @router.get("/persons/{person_id}/personal-data", response_model=PersonalDataOut)
 async def read_personal_data(
-    person_id: str, principal: CurrentPrincipal, session: SessionDep,
-    purpose: Annotated[str, Query(min_length=3, max_length=200, description="why the data is needed")],
+    person_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    purpose: Annotated[
+        str, Query(min_length=3, max_length=200, description="why the data is needed")
+    ],
 ) -> PersonalDataOut:
     """Name, citizen ID and address of one person. Every read is recorded as an event."""
     if principal.role not in (Role.OPERATOR, Role.ADMIN, Role.SERVICE, Role.INSPECTOR):
@@ -137,17 +180,34 @@ async def read_personal_data(
         household = await get_household(session, person.household_id)
         if principal.role == Role.OPERATOR:
             authorize_write(principal, SERVICE, household.commune_code)
-        await append_event(session, platform, PersonalDataRead(
-            person_id=person.id, household_id=household.id, commune_code=household.commune_code,
-            reader_subject=principal.subject, reader_role=str(principal.role), purpose=purpose),
-            household.id)
-    return PersonalDataOut(person_id=person.id, household_id=household.id, full_name=person.full_name,
-                           sex=person.sex, date_of_birth=person.date_of_birth, ethnicity=person.ethnicity,
-                           citizen_id=person.citizen_id, address=household.address)
+        await append_event(
+            session,
+            platform,
+            PersonalDataRead(
+                person_id=person.id,
+                household_id=household.id,
+                commune_code=household.commune_code,
+                reader_subject=principal.subject,
+                reader_role=str(principal.role),
+                purpose=purpose,
+            ),
+            household.id,
+        )
+    return PersonalDataOut(
+        person_id=person.id,
+        household_id=household.id,
+        full_name=person.full_name,
+        sex=person.sex,
+        date_of_birth=person.date_of_birth,
+        ethnicity=person.ethnicity,
+        citizen_id=person.citizen_id,
+        address=household.address,
+    )
 
 
-def _classification(standard_code: str | None, on_date: object, area: str, income: int,
-                    deprived: list[str]) -> Classification:
+def _classification(
+    standard_code: str | None, on_date: object, area: str, income: int, deprived: list[str]
+) -> Classification:
     try:
         standard = standard_by_code(standard_code) if standard_code else standard_for(on_date)  # type: ignore[arg-type]
     except UnknownStandard as exc:
@@ -155,17 +215,23 @@ def _classification(standard_code: str | None, on_date: object, area: str, incom
     except ValueError as exc:
         raise RuleViolation(str(exc), field="body.assessed_on") from exc
     if not standard.in_force(on_date):  # type: ignore[arg-type]
-        raise RuleViolation(f"standard {standard.code} is not in force on {on_date}", field="body.standard_code")
+        raise RuleViolation(
+            f"standard {standard.code} is not in force on {on_date}", field="body.standard_code"
+        )
     try:
         return classify(standard, area, income, deprived, on=on_date)  # type: ignore[arg-type]
     except UnknownIndicator as exc:
         raise RuleViolation(str(exc), field="body.deprived_indicators") from exc
 
 
-@router.post("/households/{household_id}/assessments", status_code=status.HTTP_201_CREATED,
-             response_model=AssessmentOut)
-async def assess_household(household_id: str, body: AssessmentIn, principal: CurrentPrincipal,
-                           session: SessionDep) -> AssessmentOut:
+@router.post(
+    "/households/{household_id}/assessments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AssessmentOut,
+)
+async def assess_household(
+    household_id: str, body: AssessmentIn, principal: CurrentPrincipal, session: SessionDep
+) -> AssessmentOut:
     """Record a survey: income and deprivations, classified by the standard in force."""
     async with session.begin():
         household = await get_household(session, household_id)
@@ -173,75 +239,160 @@ async def assess_household(household_id: str, body: AssessmentIn, principal: Cur
         if body.review_id is not None:
             review = await session.get(Review, body.review_id)
             if review is None or review.commune_code != household.commune_code:
-                raise RuleViolation("review does not exist in the household's commune", field="body.review_id")
+                raise RuleViolation(
+                    "review does not exist in the household's commune", field="body.review_id"
+                )
             if review.stage in ("posted", "recognised"):
-                raise RuleViolation(f"review is {review.stage}: surveys are closed", field="body.review_id")
+                raise RuleViolation(
+                    f"review is {review.stage}: surveys are closed", field="body.review_id"
+                )
             if review.stage == "listing":
                 review.stage = "surveying"
-        result = _classification(body.standard_code, body.assessed_on, household.area,
-                                 body.income_per_person_month, body.deprived_indicators)
+        result = _classification(
+            body.standard_code,
+            body.assessed_on,
+            household.area,
+            body.income_per_person_month,
+            body.deprived_indicators,
+        )
         recorded = body.recorded_class or str(result.poverty_class)
         standard = standard_by_code(result.standard_code)
         assessment = Assessment(
-            id=str(uuid.uuid4()), household_id=household.id, review_id=body.review_id,
-            assessed_on=body.assessed_on, standard_code=result.standard_code, area=household.area,
-            income_per_person_month=body.income_per_person_month, indicators_assessed=list(standard.indicators),
-            deprived_indicators=list(result.deprived_indicators), computed_class=str(result.poverty_class),
-            recorded_class=recorded, override_reason=body.override_reason, reasons=list(result.reasons))
-        session.add(assessment)
-        await append_event(session, platform, HouseholdAssessed(
-            assessment_id=assessment.id, household_id=household.id, commune_code=household.commune_code,
-            review_id=body.review_id, assessed_on=body.assessed_on, standard_code=result.standard_code,
-            area=household.area,  # type: ignore[arg-type]
+            id=str(uuid.uuid4()),
+            household_id=household.id,
+            review_id=body.review_id,
+            assessed_on=body.assessed_on,
+            standard_code=result.standard_code,
+            area=household.area,
             income_per_person_month=body.income_per_person_month,
-            indicators_assessed=assessment.indicators_assessed,
-            deprived_indicators=assessment.deprived_indicators,
-            computed_class=assessment.computed_class,  # type: ignore[arg-type]
-            recorded_class=recorded,  # type: ignore[arg-type]
-            override_reason=body.override_reason, reasons=assessment.reasons), household.id)
-    return AssessmentOut(assessment_id=assessment.id, **{
-        k: getattr(assessment, k) for k in AssessmentOut.model_fields if k != "assessment_id"})
+            indicators_assessed=list(standard.indicators),
+            deprived_indicators=list(result.deprived_indicators),
+            computed_class=str(result.poverty_class),
+            recorded_class=recorded,
+            override_reason=body.override_reason,
+            reasons=list(result.reasons),
+        )
+        session.add(assessment)
+        await append_event(
+            session,
+            platform,
+            HouseholdAssessed(
+                assessment_id=assessment.id,
+                household_id=household.id,
+                commune_code=household.commune_code,
+                review_id=body.review_id,
+                assessed_on=body.assessed_on,
+                standard_code=result.standard_code,
+                area=household.area,  # type: ignore[arg-type]
+                income_per_person_month=body.income_per_person_month,
+                indicators_assessed=assessment.indicators_assessed,
+                deprived_indicators=assessment.deprived_indicators,
+                computed_class=assessment.computed_class,  # type: ignore[arg-type]
+                recorded_class=recorded,  # type: ignore[arg-type]
+                override_reason=body.override_reason,
+                reasons=assessment.reasons,
+            ),
+            household.id,
+        )
+    return AssessmentOut(
+        assessment_id=assessment.id,
+        **{k: getattr(assessment, k) for k in AssessmentOut.model_fields if k != "assessment_id"},
+    )
 
 
 @router.get("/households/{household_id}/assessments", response_model=list[AssessmentOut])
-async def list_assessments(household_id: str, principal: CurrentPrincipal, session: SessionDep) -> list[AssessmentOut]:
+async def list_assessments(
+    household_id: str, principal: CurrentPrincipal, session: SessionDep
+) -> list[AssessmentOut]:
     """A household's assessments, oldest first."""
     await _readable_household(session, principal, household_id)
-    rows = (await session.execute(select(Assessment).where(Assessment.household_id == household_id)
-                                  .order_by(Assessment.assessed_on, Assessment.created_at))).scalars().all()
-    return [AssessmentOut(assessment_id=a.id, **{k: getattr(a, k) for k in AssessmentOut.model_fields
-                                                  if k != "assessment_id"}) for a in rows]
+    rows = (
+        (
+            await session.execute(
+                select(Assessment)
+                .where(Assessment.household_id == household_id)
+                .order_by(Assessment.assessed_on, Assessment.created_at)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return [
+        AssessmentOut(
+            assessment_id=a.id,
+            **{k: getattr(a, k) for k in AssessmentOut.model_fields if k != "assessment_id"},
+        )
+        for a in rows
+    ]
 
 
 @router.get("/standards")
 async def list_standards(principal: CurrentPrincipal) -> list[dict[str, object]]:
     """The poverty standards with their lines, indicators and validity."""
-    return [{"code": s.code, "title": s.title, "valid_from": s.valid_from, "valid_to": s.valid_to,
-             "poverty_line": s.poverty_line, "near_poverty_line": s.near_poverty_line,
-             "indicators": list(s.indicators), "deprivation_threshold": s.deprivation_threshold,
-             "notes": list(s.notes)} for s in STANDARDS]
+    return [
+        {
+            "code": s.code,
+            "title": s.title,
+            "valid_from": s.valid_from,
+            "valid_to": s.valid_to,
+            "poverty_line": s.poverty_line,
+            "near_poverty_line": s.near_poverty_line,
+            "indicators": list(s.indicators),
+            "deprivation_threshold": s.deprivation_threshold,
+            "notes": list(s.notes),
+        }
+        for s in STANDARDS
+    ]
 
 
 @router.post("/classify", response_model=ClassificationOut)
 async def classify_inputs(body: ClassifyIn, principal: CurrentPrincipal) -> ClassificationOut:
     """Classify inputs without recording anything (what-if for officers and auditors)."""
-    result = _classification(body.standard_code, body.on, body.area, body.income_per_person_month,
-                              body.deprived_indicators)
-    return ClassificationOut(standard_code=result.standard_code, poverty_class=str(result.poverty_class),
-                             deprivation_count=result.deprivation_count,
-                             deprived_indicators=list(result.deprived_indicators), reasons=list(result.reasons))
+    result = _classification(
+        body.standard_code,
+        body.on,
+        body.area,
+        body.income_per_person_month,
+        body.deprived_indicators,
+    )
+    return ClassificationOut(
+        standard_code=result.standard_code,
+        poverty_class=str(result.poverty_class),
+        deprivation_count=result.deprivation_count,
+        deprived_indicators=list(result.deprived_indicators),
+        reasons=list(result.reasons),
+    )
 
 
 @router.get("/communes/{commune_code}/poverty-rates", response_model=PovertyRatesOut)
-async def poverty_rates(commune_code: str, principal: CurrentPrincipal, session: SessionDep) -> PovertyRatesOut:
+async def poverty_rates(
+    commune_code: str, principal: CurrentPrincipal, session: SessionDep
+) -> PovertyRatesOut:
     """Recognised poor and near-poor rates of a commune (from reclassification events)."""
     authorize_read(principal, SERVICE, commune_code)
-    total = (await session.execute(select(func.count()).select_from(Household)
-                                   .where(Household.commune_code == commune_code))).scalar_one()
-    counts = dict((await session.execute(
-        select(CommuneClassCount.poverty_class, CommuneClassCount.households)
-        .where(CommuneClassCount.commune_code == commune_code))).tuples().all())
+    total = (
+        await session.execute(
+            select(func.count())
+            .select_from(Household)
+            .where(Household.commune_code == commune_code)
+        )
+    ).scalar_one()
+    counts = dict(
+        (
+            await session.execute(
+                select(CommuneClassCount.poverty_class, CommuneClassCount.households).where(
+                    CommuneClassCount.commune_code == commune_code
+                )
+            )
+        )
+        .all()
+    )
     poor, near_poor = counts.get("poor", 0), counts.get("near_poor", 0)
-    return PovertyRatesOut(commune_code=commune_code, households=total, poor=poor, near_poor=near_poor,
-                           poor_rate_percent=round(100 * poor / total, 2) if total else 0.0,
-                           near_poor_rate_percent=round(100 * near_poor / total, 2) if total else 0.0)
+    return PovertyRatesOut(
+        commune_code=commune_code,
+        households=total,
+        poor=poor,
+        near_poor=near_poor,
+        poor_rate_percent=round(100 * poor / total, 2) if total else 0.0,
+        near_poor_rate_percent=round(100 * near_poor / total, 2) if total else 0.0,
+    )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import FastAPI
+from pydantic import Field
 
 from services.households import api, review_api
 from services.households.handlers import HANDLERS
@@ -25,6 +28,8 @@ class HouseholdsSettings(settings_class(SERVICE)):  # type: ignore[misc]
     fall_into_poverty_working_days: int = 7
     complaint_resolution_days: int = 30  # unconfirmed default
     enforce_periodic_window: bool = True
+    # Public holidays are announced year by year, so working-day deadlines take them as data.
+    public_holidays: list[date] = Field(default_factory=list)
 
 
 DEFINITION = ServiceDefinition(

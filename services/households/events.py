@@ -19,7 +19,8 @@ PovertyClassName = Literal["poor", "near_poor", "middle_income", "not_poor", "un
 AreaName = Literal["rural", "urban"]
 SexName = Literal["male", "female"]
 ReclassificationBasis = Literal[
-    "periodic_review", "regular_review", "voluntary_escape", "complaint", "initial_registration"]
+    "periodic_review", "regular_review", "voluntary_escape", "complaint", "initial_registration"
+]
 
 
 @domain_event(SERVICE, "household_registered")

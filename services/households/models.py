@@ -126,6 +126,8 @@ class Complaint(Base):
     resolved_on: Mapped[date | None] = mapped_column(Date)
     outcome: Mapped[str | None] = mapped_column(String(10))
     class_changed: Mapped[bool | None] = mapped_column(Boolean)
+    # An upheld complaint may correct the class the review gives the household at recognition.
+    corrected_class: Mapped[str | None] = mapped_column(String(20))
     resolution_note: Mapped[str | None] = mapped_column(Text)
 
 

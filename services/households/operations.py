@@ -36,56 +36,91 @@ async def get_household(session: AsyncSession, household_id: str) -> Household:
     return household
 
 
-async def refuse_duplicate_citizen_ids(session: AsyncSession, members: Sequence[PersonIn],
-                                       field_prefix: str = "body.members") -> None:
+async def refuse_duplicate_citizen_ids(
+    session: AsyncSession, members: Sequence[PersonIn], field_prefix: str = "body.members"
+) -> None:
     """409 naming the member whose citizen ID is already registered (or repeated in the body)."""
     seen: dict[str, int] = {}
     for index, member in enumerate(members):
         if member.citizen_id is None:
             continue
         if member.citizen_id in seen:
-            raise Conflict(f"{field_prefix}.{index}.citizen_id repeats the citizen ID of "
-                           f"{field_prefix}.{seen[member.citizen_id]}.citizen_id")
+            raise Conflict(
+                f"{field_prefix}.{index}.citizen_id repeats the citizen ID of "
+                f"{field_prefix}.{seen[member.citizen_id]}.citizen_id"
+            )
         seen[member.citizen_id] = index
     if not seen:
         return
-    taken = (await session.execute(
-        select(Person.citizen_id).where(Person.citizen_id.in_(list(seen))))).scalars().all()
+    taken = (
+        (await session.execute(select(Person.citizen_id).where(Person.citizen_id.in_(list(seen)))))
+        .scalars()
+        .all()
+    )
     if taken:
         index = seen[taken[0]]
-        raise Conflict(f"{field_prefix}.{index}.citizen_id: this citizen ID is already registered "
-                       "in another household")
+        raise Conflict(
+            f"{field_prefix}.{index}.citizen_id: this citizen ID is already registered "
+            "in another household"
+        )
 
 
-def new_person(household: Household, member: PersonIn, pseudonyms: Pseudonymizer) -> tuple[Person, PersonAdded]:
+def new_person(
+    household: Household, member: PersonIn, pseudonyms: Pseudonymizer
+) -> tuple[Person, PersonAdded]:
     person = Person(
-        id=str(uuid.uuid4()), household_id=household.id, full_name=member.full_name, sex=member.sex,
-        date_of_birth=member.date_of_birth, ethnicity=member.ethnicity, citizen_id=member.citizen_id,
+        id=str(uuid.uuid4()),
+        household_id=household.id,
+        full_name=member.full_name,
+        sex=member.sex,
+        date_of_birth=member.date_of_birth,
+        ethnicity=member.ethnicity,
+        citizen_id=member.citizen_id,
         citizen_pseudonym=pseudonyms.of(member.citizen_id) if member.citizen_id else None,
         relation_to_head=member.relation_to_head,
     )
     event = PersonAdded(
-        person_id=person.id, household_id=household.id, commune_code=household.commune_code,
-        citizen_pseudonym=person.citizen_pseudonym, sex=member.sex,
-        date_of_birth=member.date_of_birth, ethnicity=member.ethnicity,
-        ethnic_minority=is_ethnic_minority(member.ethnicity), relation_to_head=member.relation_to_head,
+        person_id=person.id,
+        household_id=household.id,
+        commune_code=household.commune_code,
+        citizen_pseudonym=person.citizen_pseudonym,
+        sex=member.sex,
+        date_of_birth=member.date_of_birth,
+        ethnicity=member.ethnicity,
+        ethnic_minority=is_ethnic_minority(member.ethnicity),
+        relation_to_head=member.relation_to_head,
     )
     return person, event
 
 
-def build_household(body: HouseholdIn, pseudonyms: Pseudonymizer
-                    ) -> tuple[Household, list[Person], list[tuple[EventPayload, str]]]:
+def build_household(
+    body: HouseholdIn, pseudonyms: Pseudonymizer
+) -> tuple[Household, list[Person], list[tuple[EventPayload, str]]]:
     """New rows and their events for one registration (nothing written yet)."""
     household = Household(
-        id=str(uuid.uuid4()), commune_code=body.commune_code, village=body.village,
-        address=body.address, area=body.area, poverty_class="unclassified",
-        independent_since_year=body.independent_since_year, registered_on=body.registered_on,
+        id=str(uuid.uuid4()),
+        commune_code=body.commune_code,
+        village=body.village,
+        address=body.address,
+        area=body.area,
+        poverty_class="unclassified",
+        independent_since_year=body.independent_since_year,
+        registered_on=body.registered_on,
         external_ref=body.external_ref,
     )
-    events: list[tuple[EventPayload, str]] = [(HouseholdRegistered(
-        household_id=household.id, commune_code=household.commune_code, village=household.village,
-        area=body.area, registered_on=body.registered_on,
-        independent_since_year=body.independent_since_year), household.id)]
+    events: list[tuple[EventPayload, str]] = [
+        (
+            HouseholdRegistered(
+                household_id=household.id,
+                commune_code=household.commune_code,
+                village=household.village,
+                area=body.area,
+                registered_on=body.registered_on,
+                independent_since_year=body.independent_since_year,
+            ),
+            household.id,
+        )
+    ]
     persons = []
     for member in body.members:
         person, added = new_person(household, member, pseudonyms)
@@ -94,11 +129,18 @@ def build_household(body: HouseholdIn, pseudonyms: Pseudonymizer
     return household, persons, events
 
 
-async def register_household(session: AsyncSession, body: HouseholdIn,
-                             pseudonyms: Pseudonymizer) -> tuple[Household, list[Person]]:
+async def register_household(
+    session: AsyncSession, body: HouseholdIn, pseudonyms: Pseudonymizer
+) -> tuple[Household, list[Person]]:
     await refuse_duplicate_citizen_ids(session, body.members)
-    if body.external_ref and (await session.execute(
-            select(Household.id).where(Household.external_ref == body.external_ref))).first():
+    if (
+        body.external_ref
+        and (
+            await session.execute(
+                select(Household.id).where(Household.external_ref == body.external_ref)
+            )
+        ).first()
+    ):
         raise Conflict(f"body.external_ref: household {body.external_ref!r} is already registered")
     household, persons, events = build_household(body, pseudonyms)
     session.add(household)
@@ -109,20 +151,32 @@ async def register_household(session: AsyncSession, body: HouseholdIn,
     return household, persons
 
 
-async def reclassify(session: AsyncSession, household: Household, *, to_class: str,
-                     standard_code: str | None, reasons: Sequence[str], effective_date: date,
-                     basis: str, review_id: str | None = None,
-                     assessment_id: str | None = None) -> bool:
+async def reclassify(
+    session: AsyncSession,
+    household: Household,
+    *,
+    to_class: str,
+    standard_code: str | None,
+    reasons: Sequence[str],
+    effective_date: date,
+    basis: str,
+    review_id: str | None = None,
+    assessment_id: str | None = None,
+) -> bool:
     """Change the recognised class and publish household_reclassified; False if unchanged."""
     if household.poverty_class == to_class:
         return False
     event = HouseholdReclassified(
-        household_id=household.id, commune_code=household.commune_code,
+        household_id=household.id,
+        commune_code=household.commune_code,
         from_class=household.poverty_class,  # type: ignore[arg-type]
         to_class=to_class,  # type: ignore[arg-type]
-        standard_code=standard_code, reasons=list(reasons), effective_date=effective_date,
+        standard_code=standard_code,
+        reasons=list(reasons),
+        effective_date=effective_date,
         basis=basis,  # type: ignore[arg-type]
-        review_id=review_id, assessment_id=assessment_id,
+        review_id=review_id,
+        assessment_id=assessment_id,
     )
     household.poverty_class = to_class
     household.class_standard_code = standard_code
@@ -134,12 +188,25 @@ async def reclassify(session: AsyncSession, household: Household, *, to_class: s
 def household_view(household: Household, persons: Sequence[Person]) -> HouseholdOut:
     """A household without personal data (names and citizen IDs need the audited endpoint)."""
     return HouseholdOut(
-        household_id=household.id, commune_code=household.commune_code, village=household.village,
-        area=household.area, poverty_class=household.poverty_class,
-        class_standard_code=household.class_standard_code, class_since=household.class_since,
-        registered_on=household.registered_on, independent_since_year=household.independent_since_year,
+        household_id=household.id,
+        commune_code=household.commune_code,
+        village=household.village,
+        area=household.area,
+        poverty_class=household.poverty_class,
+        class_standard_code=household.class_standard_code,
+        class_since=household.class_since,
+        registered_on=household.registered_on,
+        independent_since_year=household.independent_since_year,
         external_ref=household.external_ref,
-        members=[MemberOut(person_id=p.id, sex=p.sex, date_of_birth=p.date_of_birth, ethnicity=p.ethnicity,
-                           relation_to_head=p.relation_to_head, citizen_pseudonym=p.citizen_pseudonym)
-                 for p in persons],
+        members=[
+            MemberOut(
+                person_id=p.id,
+                sex=p.sex,
+                date_of_birth=p.date_of_birth,
+                ethnicity=p.ethnicity,
+                relation_to_head=p.relation_to_head,
+                citizen_pseudonym=p.citizen_pseudonym,
+            )
+            for p in persons
+        ],
     )

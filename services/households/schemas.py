@@ -22,7 +22,9 @@ class PersonIn(Body):
     sex: Literal["male", "female"]
     date_of_birth: date
     ethnicity: str = Field(min_length=1, max_length=40, examples=["Kinh", "Khmer"])
-    citizen_id: str | None = Field(None, description="12-digit citizen ID (CCCD); none for some children")
+    citizen_id: str | None = Field(
+        None, description="12-digit citizen ID (CCCD); none for some children"
+    )
     relation_to_head: str = Field(min_length=1, max_length=40, examples=["head", "spouse", "child"])
 
     @field_validator("date_of_birth")
@@ -38,7 +40,9 @@ class PersonIn(Body):
         if value is None:
             return None
         try:
-            validate_citizen_id(value, sex=info.data.get("sex"), date_of_birth=info.data.get("date_of_birth"))
+            validate_citizen_id(
+                value, sex=info.data.get("sex"), date_of_birth=info.data.get("date_of_birth")
+            )
         except InvalidCitizenId as exc:
             raise ValueError(str(exc)) from exc
         return value
@@ -51,14 +55,18 @@ class HouseholdIn(Body):
     area: Literal["rural", "urban"]
     registered_on: date
     independent_since_year: int | None = Field(None, ge=1900, le=2100)
-    external_ref: str | None = Field(None, max_length=64, description="the locality's own household code")
+    external_ref: str | None = Field(
+        None, max_length=64, description="the locality's own household code"
+    )
     members: list[PersonIn] = Field(min_length=1, max_length=40)
 
     @model_validator(mode="after")
     def _one_head(self) -> HouseholdIn:
         heads = sum(1 for m in self.members if m.relation_to_head == "head")
         if heads != 1:
-            raise ValueError(f"a household has exactly one member with relation_to_head 'head' (got {heads})")
+            raise ValueError(
+                f"a household has exactly one member with relation_to_head 'head' (got {heads})"
+            )
         return self
 
 
@@ -103,12 +111,18 @@ class PersonalDataOut(BaseModel):
 
 class AssessmentIn(Body):
     assessed_on: date
-    income_per_person_month: int = Field(ge=0, le=1_000_000_000, description="VND per person per month")
+    income_per_person_month: int = Field(
+        ge=0, le=1_000_000_000, description="VND per person per month"
+    )
     deprived_indicators: list[str] = Field(default_factory=list, max_length=20)
-    standard_code: str | None = Field(None, description="defaults to the standard in force on assessed_on")
+    standard_code: str | None = Field(
+        None, description="defaults to the standard in force on assessed_on"
+    )
     review_id: str | None = None
     recorded_class: ClassName | None = Field(
-        None, description="only to record a class different from the computed one; needs override_reason")
+        None,
+        description="only to record a class different from the computed one; needs override_reason",
+    )
     override_reason: str | None = Field(None, max_length=1000)
 
     @model_validator(mode="after")

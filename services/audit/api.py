@@ -1,0 +1,279 @@
+"""Audit API: the trail of a subject, signed tree heads, proofs, the public key, exports.
+
+Read-only: nothing here writes to the ledger except signing a tree head an export needs.
+Inspectors, partners and admins read every event; operators read events of their own
+communes only (an event whose data names no commune is not shown to them). Tree heads
+and proofs carry hashes only, so any authenticated caller may read them; the public key
+is open to anyone.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from services.audit import ledger
+from services.audit.evidence import (
+    ExportedLeaf,
+    SignedTreeHead,
+    build_bundle,
+    public_key_json,
+)
+from services.audit.ledger_store import LedgerEntry, LedgerStore
+from services.audit.schemas import (
+    ConsistencyProofOut,
+    InclusionProofOut,
+    PublicKeyOut,
+    TrailEntryOut,
+    TrailPage,
+    TreeHeadOut,
+    TreeHeadPage,
+)
+from services.audit.signing import LedgerKey
+from services.audit.tree_heads import TreeHeadPublisher
+from shared.auth import CurrentPrincipal, Principal, authorize_read, readable_communes
+from shared.problems import NotFound, RuleViolation
+from shared.service import Runtime, SessionDep
+
+SERVICE = "audit"
+trail_router = APIRouter(tags=["trail"])
+ledger_router = APIRouter(prefix="/ledger", tags=["ledger"])
+
+DEFAULT_EXPORT_MAX_EVENTS = 10_000
+SubjectId = Annotated[str, Query(min_length=1, max_length=200)]
+
+
+def _scope(principal: Principal) -> frozenset[str] | None:
+    """The communes whose events the caller may see; None means all."""
+    authorize_read(principal, SERVICE, None)
+    return readable_communes(principal)
+
+
+def _key(runtime: Runtime) -> LedgerKey:
+    key: LedgerKey = runtime.extras["ledger_key"]
+    return key
+
+
+def _head_out(head: SignedTreeHead | None) -> TreeHeadOut | None:
+    return TreeHeadOut(**head.as_json()) if head is not None else None
+
+
+def _entry_out(entry: LedgerEntry, include_bytes: bool) -> TrailEntryOut:
+    event = entry.event()
+    return TrailEntryOut(
+        leaf_index=entry.leaf_index,
+        event_id=entry.event_id,
+        type=event["type"],
+        source=event["source"],
+        subject=event["subject"],
+        time=event["time"],
+        commune_code=entry.commune_code,
+        leaf_hash=entry.leaf_hash.hex(),
+        data=event["data"],
+        event_bytes=base64.b64encode(entry.event_bytes).decode() if include_bytes else None,
+    )
+
+
+@trail_router.get("/trail/{subject_id}", response_model=TrailPage)
+async def subject_trail(
+    subject_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    after: Annotated[
+        int | None, Query(ge=0, description="next_after of the previous page (a leaf index)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    include_bytes: bool = False,
+) -> TrailPage:
+    """Every event about a household, person, card, application or worker, in time order."""
+    communes = _scope(principal)
+    store = LedgerStore(session)
+    cursor = None
+    if after is not None:
+        last = await store.entry(after)
+        if last is None:
+            raise RuleViolation(f"leaf {after} is not in the ledger", field="query.after")
+        cursor = (last.occurred_at, last.leaf_index)
+    entries = await store.trail(subject_id, communes=communes, after=cursor, limit=limit)
+    return TrailPage(
+        subject_id=subject_id,
+        items=[_entry_out(e, include_bytes) for e in entries],
+        next_after=entries[-1].leaf_index if len(entries) == limit else None,
+    )
+
+
+@ledger_router.get("/public-key", response_model=PublicKeyOut)
+async def public_key(runtime: Runtime) -> PublicKeyOut:
+    """The Ed25519 key tree heads and exports are signed with (no token needed)."""
+    return PublicKeyOut(**public_key_json(_key(runtime).public))
+
+
+@ledger_router.get("/tree-heads/latest", response_model=TreeHeadOut)
+async def latest_tree_head(principal: CurrentPrincipal, session: SessionDep) -> TreeHeadOut:
+    """The most recent signed tree head."""
+    authorize_read(principal, SERVICE, None)
+    head = await LedgerStore(session).latest_tree_head()
+    if head is None:
+        raise NotFound("No tree head has been signed yet: the ledger is empty.")
+    return TreeHeadOut(**head.as_json())
+
+
+@ledger_router.get("/tree-heads", response_model=TreeHeadPage)
+async def tree_heads(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    size: Annotated[int | None, Query(ge=1, description="only the head of this tree size")] = None,
+    before: Annotated[int | None, Query(ge=1, description="next_before of the last page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> TreeHeadPage:
+    """Signed tree heads, newest first (or the one of a given size)."""
+    authorize_read(principal, SERVICE, None)
+    store = LedgerStore(session)
+    if size is not None:
+        head = await store.tree_head(size)
+        return TreeHeadPage(items=[TreeHeadOut(**head.as_json())] if head else [], next_before=None)
+    heads = await store.tree_heads(before=before, limit=limit)
+    return TreeHeadPage(
+        items=[TreeHeadOut(**h.as_json()) for h in heads],
+        next_before=heads[-1].tree_size if len(heads) == limit else None,
+    )
+
+
+async def _default_size(store: LedgerStore, given: int | None, field: str) -> int:
+    if given is not None:
+        current = await store.size()
+        if given > current:
+            raise RuleViolation(f"the ledger holds {current} leaves, not {given}", field=field)
+        return given
+    head = await store.latest_tree_head()
+    if head is None:
+        raise NotFound("No tree head has been signed yet: the ledger is empty.")
+    return head.tree_size
+
+
+@ledger_router.get("/proofs/inclusion", response_model=InclusionProofOut)
+async def inclusion_proof(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    leaf_index: Annotated[int | None, Query(ge=0)] = None,
+    event_id: Annotated[str | None, Query(max_length=36)] = None,
+    tree_size: Annotated[
+        int | None, Query(ge=1, description="default: the latest signed tree head")
+    ] = None,
+) -> InclusionProofOut:
+    """The audit path of one event (by leaf index or event id) to the root of a tree size."""
+    authorize_read(principal, SERVICE, None)
+    store = LedgerStore(session)
+    if (leaf_index is None) == (event_id is None):
+        raise RuleViolation("give exactly one of leaf_index and event_id", field="query.leaf_index")
+    entry = await (store.entry(leaf_index) if leaf_index is not None else _by_id(store, event_id))
+    if entry is None:
+        raise NotFound("That event is not in the ledger.")
+    size = await _default_size(store, tree_size, "query.tree_size")
+    if entry.leaf_index >= size:
+        raise RuleViolation(
+            f"leaf {entry.leaf_index} is not in the tree of size {size}", field="query.tree_size"
+        )
+    path = await store.inclusion_proof(entry.leaf_index, size)
+    root = ledger.root_from_inclusion_proof(entry.leaf_index, size, entry.leaf_hash, path)
+    return InclusionProofOut(
+        leaf_index=entry.leaf_index,
+        tree_size=size,
+        event_id=entry.event_id,
+        leaf_hash=entry.leaf_hash.hex(),
+        audit_path=[h.hex() for h in path],
+        root_hash=root.hex(),
+        tree_head=_head_out(await store.tree_head(size)),
+    )
+
+
+async def _by_id(store: LedgerStore, event_id: str | None) -> LedgerEntry | None:
+    return await store.entry_by_event_id(event_id) if event_id else None
+
+
+@ledger_router.get("/proofs/consistency", response_model=ConsistencyProofOut)
+async def consistency_proof(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    first: Annotated[int, Query(ge=1)],
+    second: Annotated[
+        int | None, Query(ge=1, description="default: the latest signed tree head")
+    ] = None,
+) -> ConsistencyProofOut:
+    """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
+    authorize_read(principal, SERVICE, None)
+    store = LedgerStore(session)
+    second_size = await _default_size(store, second, "query.second")
+    if first > second_size:
+        raise RuleViolation(
+            f"first ({first}) is larger than second ({second_size})", field="query.first"
+        )
+    return ConsistencyProofOut(
+        first=first,
+        second=second_size,
+        first_root=(await store.root(first)).hex(),
+        second_root=(await store.root(second_size)).hex(),
+        proof=[h.hex() for h in await store.consistency_proof(first, second_size)],
+        first_tree_head=_head_out(await store.tree_head(first)),
+        second_tree_head=_head_out(await store.tree_head(second_size)),
+    )
+
+
+@ledger_router.get("/export")
+async def export_bundle(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    runtime: Runtime,
+    subject: SubjectId,
+    from_size: Annotated[
+        int | None,
+        Query(ge=1, description="a signed tree size the inspector holds: adds a consistency proof"),
+    ] = None,
+) -> JSONResponse:
+    """A bundle for the offline verifier: a subject's events, their proofs, a signed head."""
+    communes = _scope(principal)
+    publisher: TreeHeadPublisher = runtime.extras["tree_heads"]
+    head = await publisher.sign_now()  # covers every event appended so far
+    if head is None:
+        raise NotFound("The ledger is empty.")
+    store = LedgerStore(session)
+    limit = int(getattr(runtime.settings, "export_max_events", DEFAULT_EXPORT_MAX_EVENTS))
+    entries = await store.trail(
+        subject, communes=communes, below_size=head.tree_size, limit=limit + 1
+    )
+    if len(entries) > limit:
+        raise RuleViolation(f"more than {limit} events; export fewer", field="query.subject")
+    entries.sort(key=lambda e: e.leaf_index)
+    proofs = await store.inclusion_proofs([e.leaf_index for e in entries], head.tree_size)
+    earlier, consistency = await _earlier_head(store, from_size, head)
+    bundle: dict[str, Any] = build_bundle(
+        key=_key(runtime),
+        subject=subject,
+        communes=sorted(communes) if communes is not None else None,
+        tree_head=head,
+        leaves=[ExportedLeaf(e.leaf_index, e.event_bytes, proofs[e.leaf_index]) for e in entries],
+        exported_at=datetime.now(UTC),
+        earlier_tree_head=earlier,
+        consistency_proof=consistency,
+    )
+    return JSONResponse(bundle)
+
+
+async def _earlier_head(
+    store: LedgerStore, from_size: int | None, head: SignedTreeHead
+) -> tuple[SignedTreeHead | None, list[bytes] | None]:
+    if from_size is None:
+        return None, None
+    earlier = await store.tree_head(from_size)
+    if earlier is None:
+        raise NotFound(f"No signed tree head of size {from_size}.")
+    if from_size > head.tree_size:
+        raise RuleViolation("from_size is past the latest tree head", field="query.from_size")
+    return earlier, await store.consistency_proof(from_size, head.tree_size)
+
+
+routers = [trail_router, ledger_router]

@@ -1,0 +1,79 @@
+"""Wiring of the audit service: the ledger consumer on every topic, the API, tree heads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from services.audit import api
+from services.audit.handlers import HANDLERS
+from services.audit.models import Base, platform
+from services.audit.signing import KEY_FILE_NAME, LedgerKey, load_or_create_ledger_key
+from services.audit.tree_heads import TreeHeadPublisher
+from shared.config import settings_class
+from shared.events import ALL_TOPICS
+from shared.service import ConsumerSpec, ServiceDefinition, ServiceRuntime, create_app
+
+SERVICE = "audit"
+
+
+class AuditSettings(settings_class(SERVICE)):  # type: ignore[misc]
+    """Audit settings (ANSINH_AUDIT_*)."""
+
+    #: How often a new signed tree head is produced while events arrive.
+    tree_head_interval_seconds: float = 2.0
+    #: The ledger's Ed25519 private key (PKCS#8 PEM); else ledger_signing_key_file.
+    ledger_signing_key: SecretStr | None = None
+    #: Where the key is kept; default <data dir>/secrets/audit-ed25519.key, created if absent.
+    ledger_signing_key_file: Path | None = None
+    export_max_events: int = api.DEFAULT_EXPORT_MAX_EVENTS
+
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    title="Audit: the verifiable trail of every event",
+    metadata=Base.metadata,
+    tables=platform,
+    routers=api.routers,
+    # Its own topic too: findings it publishes are on the trail like every other event.
+    consumers=[ConsumerSpec(name="ledger", topics=list(ALL_TOPICS), handlers=HANDLERS)],
+)
+
+
+def ledger_key(settings: AuditSettings) -> LedgerKey:
+    """The configured signing key, or the one generated once under the data directory."""
+    if settings.ledger_signing_key is not None:
+        return LedgerKey.from_pem(settings.ledger_signing_key.get_secret_value())
+    path = settings.ledger_signing_key_file or settings.secret_file(KEY_FILE_NAME)
+    return load_or_create_ledger_key(path)
+
+
+def create(settings: AuditSettings | None = None) -> FastAPI:
+    """The audit ASGI app (settings from ANSINH_AUDIT_* unless given)."""
+    audit_settings = settings or AuditSettings()
+    key = ledger_key(audit_settings)
+    app = create_app(DEFINITION, audit_settings)
+    platform_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        # Inside the platform's lifespan: the database is migrated and open before the
+        # first head is signed, and signing stops before the database closes.
+        async with platform_lifespan(app_):
+            runtime: ServiceRuntime = app_.state.runtime
+            publisher = TreeHeadPublisher(
+                runtime.sessions, key, audit_settings.tree_head_interval_seconds
+            )
+            runtime.extras.update(ledger_key=key, tree_heads=publisher)
+            publisher.start()
+            try:
+                yield
+            finally:
+                await publisher.stop()
+
+    app.router.lifespan_context = lifespan
+    return app

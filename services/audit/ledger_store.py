@@ -1,0 +1,332 @@
+"""The ledger in the database: append events, read roots, proofs, trails and tree heads.
+
+:class:`LedgerStore` has exactly one write, :meth:`LedgerStore.append`, plus signing a new
+tree head; it has no update or delete, and the tables refuse them anyway (models.py).
+Appending leaf ``n`` stores its hash and every complete subtree it finishes, so a root or
+proof of any size reads O(log n) rows by primary key and nothing is ever rehashed.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, text, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.audit import ledger
+from services.audit.domain import (
+    canonical_event_bytes,
+    commune_of,
+    occurred_at,
+    parse_canonical_event,
+    trail_ids,
+)
+from services.audit.evidence import SignedTreeHead, sign_tree_head
+from services.audit.ledger import NodeId
+from services.audit.models import LedgerLeaf, LedgerNode, LedgerTrail, LedgerTreeHead
+from services.audit.signing import LedgerKey
+from shared.events import SPECVERSION, CloudEvent
+
+# Appends are serialised: leaf n+1 needs the subtrees leaf n completed.
+_APPEND_LOCK_KEY = zlib.crc32(b"ansinh-audit-ledger-append")
+_FETCH_CHUNK = 400
+
+
+class ConflictingEvent(Exception):
+    """An event id already in the ledger arrived again with different content."""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One leaf of the ledger: where it is, what it hashes to, and the event's exact bytes."""
+
+    leaf_index: int
+    event_id: str
+    ce_type: str
+    ce_subject: str
+    occurred_at: datetime
+    commune_code: str | None
+    leaf_hash: bytes
+    event_bytes: bytes
+
+    def event(self) -> dict[str, Any]:
+        """The recorded event: CloudEvents attributes and ``data``."""
+        return parse_canonical_event(self.event_bytes)
+
+
+def leaf_attributes(event: CloudEvent) -> dict[str, str | None]:
+    return {
+        "specversion": SPECVERSION,
+        "id": event.id,
+        "source": event.source,
+        "type": event.type,
+        "subject": event.subject,
+        "time": event.time,
+        "dataschema": event.dataschema,
+    }
+
+
+class LedgerStore:
+    """The ledger as seen through one session (the caller owns the transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- append ----------------------------------------------------------------------
+
+    async def append(self, event: CloudEvent) -> tuple[LedgerEntry, bool]:
+        """Append ``event`` as the next leaf: (its entry, True).
+
+        An event id already recorded with the same bytes gives (that entry, False); with
+        different bytes it raises ConflictingEvent (the ledger never holds two versions).
+        """
+        event_bytes = canonical_event_bytes(leaf_attributes(event), event.data)
+        await self._lock_for_append()
+        existing = await self.entry_by_event_id(event.id)
+        if existing is not None:
+            if existing.event_bytes != event_bytes:
+                raise ConflictingEvent(
+                    f"event {event.id} is already leaf {existing.leaf_index} with other content"
+                )
+            return existing, False
+        index = await self.size()
+        leaf = ledger.leaf_hash(event_bytes)
+        siblings = await self.nodes(ledger.nodes_completed_by(index))
+        entry = LedgerEntry(
+            leaf_index=index,
+            event_id=event.id,
+            ce_type=event.type,
+            ce_subject=event.subject,
+            occurred_at=occurred_at(event.time),
+            commune_code=commune_of(event.data),
+            leaf_hash=leaf,
+            event_bytes=event_bytes,
+        )
+        await self.session.execute(
+            insert(LedgerLeaf).values(
+                leaf_index=index,
+                event_id=event.id,
+                ce_type=event.type,
+                ce_source=event.source,
+                ce_subject=event.subject,
+                ce_time=event.time,
+                occurred_at=entry.occurred_at,
+                commune_code=entry.commune_code,
+                leaf_hash=leaf,
+                event_bytes=event_bytes,
+            )
+        )
+        completed = ledger.completed_nodes(index, leaf, siblings)
+        if completed:
+            await self.session.execute(
+                insert(LedgerNode),
+                [{"level": n.level, "node_index": n.index, "hash": h} for n, h in completed],
+            )
+        await self.session.execute(
+            insert(LedgerTrail),
+            [
+                {"subject_id": i, "occurred_at": entry.occurred_at, "leaf_index": index}
+                for i in sorted(trail_ids(event.subject, event.data))
+            ],
+        )
+        return entry, True
+
+    async def _lock_for_append(self) -> None:
+        # SQLite transactions already hold the write lock (BEGIN IMMEDIATE); PostgreSQL
+        # replicas take turns on an advisory lock released at commit.
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY}
+            )
+
+    # --- tree ------------------------------------------------------------------------
+
+    async def size(self) -> int:
+        """How many leaves the ledger holds."""
+        last = (await self.session.execute(select(func.max(LedgerLeaf.leaf_index)))).scalar()
+        return 0 if last is None else int(last) + 1
+
+    async def nodes(self, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        """The stored hashes of the complete subtrees ``wanted`` (those that exist)."""
+        ids = set(wanted)
+        leaves = sorted(n.index for n in ids if n.level == 0)
+        inner = sorted(n for n in ids if n.level > 0)
+        found: dict[NodeId, bytes] = {}
+        for chunk in _chunks(leaves):
+            rows = await self.session.execute(
+                select(LedgerLeaf.leaf_index, LedgerLeaf.leaf_hash).where(
+                    LedgerLeaf.leaf_index.in_(chunk)
+                )
+            )
+            found.update({NodeId(0, r.leaf_index): r.leaf_hash for r in rows})
+        for inner_chunk in _chunks(inner):
+            rows = await self.session.execute(
+                select(LedgerNode.level, LedgerNode.node_index, LedgerNode.hash).where(
+                    tuple_(LedgerNode.level, LedgerNode.node_index).in_(
+                        [(n.level, n.index) for n in inner_chunk]
+                    )
+                )
+            )
+            found.update({NodeId(r.level, r.node_index): r.hash for r in rows})
+        return found
+
+    async def _require_size(self, size: int) -> None:
+        current = await self.size()
+        if size > current:
+            raise ledger.ProofError(f"the ledger holds {current} leaves, not {size}")
+
+    async def root(self, size: int) -> bytes:
+        """The Merkle Tree Hash of the first ``size`` leaves."""
+        await self._require_size(size)
+        return ledger.tree_root(size, await self.nodes(ledger.root_nodes(size)))
+
+    async def inclusion_proof(self, leaf_index: int, tree_size: int) -> list[bytes]:
+        """The audit path of leaf ``leaf_index`` in the tree of ``tree_size`` leaves."""
+        await self._require_size(tree_size)
+        ranges = ledger.inclusion_ranges(leaf_index, tree_size)
+        return ledger.proof_hashes(ranges, await self.nodes(ledger.nodes_for(ranges)))
+
+    async def inclusion_proofs(
+        self, leaf_indexes: Sequence[int], tree_size: int
+    ) -> dict[int, list[bytes]]:
+        """Audit paths of many leaves against one tree size (one batched read)."""
+        await self._require_size(tree_size)
+        ranges = {i: ledger.inclusion_ranges(i, tree_size) for i in leaf_indexes}
+        nodes = await self.nodes(n for r in ranges.values() for n in ledger.nodes_for(r))
+        return {i: ledger.proof_hashes(r, nodes) for i, r in ranges.items()}
+
+    async def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
+        await self._require_size(second)
+        ranges = ledger.consistency_ranges(first, second)
+        return ledger.proof_hashes(ranges, await self.nodes(ledger.nodes_for(ranges)))
+
+    # --- entries and trails ------------------------------------------------------------
+
+    async def entry(self, leaf_index: int) -> LedgerEntry | None:
+        row = await self.session.get(LedgerLeaf, leaf_index)
+        return _entry(row) if row is not None else None
+
+    async def entry_by_event_id(self, event_id: str) -> LedgerEntry | None:
+        row = (
+            await self.session.execute(select(LedgerLeaf).where(LedgerLeaf.event_id == event_id))
+        ).scalar_one_or_none()
+        return _entry(row) if row is not None else None
+
+    async def trail(
+        self,
+        subject_id: str,
+        *,
+        communes: frozenset[str] | None = None,
+        after: tuple[datetime, int] | None = None,
+        below_size: int | None = None,
+        limit: int = 500,
+    ) -> list[LedgerEntry]:
+        """Events naming ``subject_id``, in time order (ties in ledger order).
+
+        ``communes`` keeps only events of those communes (None: all events); ``after`` is
+        the (occurred_at, leaf_index) of the last entry of the previous page;
+        ``below_size`` keeps only leaves a tree of that size holds.
+        """
+        query = (
+            select(LedgerLeaf)
+            .join(LedgerTrail, LedgerTrail.leaf_index == LedgerLeaf.leaf_index)
+            .where(LedgerTrail.subject_id == subject_id)
+            .order_by(LedgerTrail.occurred_at, LedgerTrail.leaf_index)
+            .limit(limit)
+        )
+        if communes is not None:
+            query = query.where(LedgerLeaf.commune_code.in_(sorted(communes)))
+        if below_size is not None:
+            query = query.where(LedgerTrail.leaf_index < below_size)
+        if after is not None:
+            moment, leaf_index = after
+            query = query.where(
+                or_(
+                    LedgerTrail.occurred_at > moment,
+                    and_(LedgerTrail.occurred_at == moment, LedgerTrail.leaf_index > leaf_index),
+                )
+            )
+        return [_entry(row) for row in (await self.session.execute(query)).scalars()]
+
+    # --- signed tree heads -------------------------------------------------------------
+
+    async def latest_tree_head(self) -> SignedTreeHead | None:
+        row = (
+            await self.session.execute(
+                select(LedgerTreeHead).order_by(LedgerTreeHead.tree_size.desc()).limit(1)
+            )
+        ).scalar_one_or_none()
+        return _head(row) if row is not None else None
+
+    async def tree_head(self, tree_size: int) -> SignedTreeHead | None:
+        row = await self.session.get(LedgerTreeHead, tree_size)
+        return _head(row) if row is not None else None
+
+    async def tree_heads(
+        self, *, before: int | None = None, limit: int = 100
+    ) -> list[SignedTreeHead]:
+        """Signed heads, newest first; ``before`` pages on by tree size."""
+        query = select(LedgerTreeHead).order_by(LedgerTreeHead.tree_size.desc()).limit(limit)
+        if before is not None:
+            query = query.where(LedgerTreeHead.tree_size < before)
+        return [_head(row) for row in (await self.session.execute(query)).scalars()]
+
+    async def sign_tree_head(self, key: LedgerKey, now: datetime) -> SignedTreeHead | None:
+        """Sign and store a head for the current size if the ledger grew; None otherwise."""
+        latest = await self.latest_tree_head()
+        size = await self.size()
+        if size == 0 or (latest is not None and latest.tree_size >= size):
+            return None
+        timestamp_ms = int(now.timestamp() * 1000)
+        if latest is not None:  # heads never go back in time, whatever the clock does
+            timestamp_ms = max(timestamp_ms, latest.timestamp_ms)
+        head = sign_tree_head(key, size, await self.root(size), timestamp_ms)
+        row = {
+            "tree_size": head.tree_size,
+            "root_hash": head.root_hash,
+            "timestamp_ms": head.timestamp_ms,
+            "signature": head.signature,
+            "key_id": head.key_id,
+        }
+        dialect = self.session.get_bind().dialect.name
+        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # Another replica may have signed this size first: its head stands.
+        await self.session.execute(insert_fn(LedgerTreeHead).values(row).on_conflict_do_nothing())
+        return await self.tree_head(size)
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _FETCH_CHUNK):
+        yield items[start : start + _FETCH_CHUNK]
+
+
+def _entry(row: LedgerLeaf) -> LedgerEntry:
+    moment = row.occurred_at
+    if moment.tzinfo is None:  # SQLite keeps no zone; everything is stored in UTC
+        moment = moment.replace(tzinfo=UTC)
+    return LedgerEntry(
+        leaf_index=row.leaf_index,
+        event_id=row.event_id,
+        ce_type=row.ce_type,
+        ce_subject=row.ce_subject,
+        occurred_at=moment,
+        commune_code=row.commune_code,
+        leaf_hash=bytes(row.leaf_hash),
+        event_bytes=bytes(row.event_bytes),
+    )
+
+
+def _head(row: LedgerTreeHead) -> SignedTreeHead:
+    return SignedTreeHead(
+        tree_size=row.tree_size,
+        root_hash=bytes(row.root_hash),
+        timestamp_ms=row.timestamp_ms,
+        signature=bytes(row.signature),
+        key_id=row.key_id,
+    )
