@@ -76,7 +76,7 @@ class On:
 ANY_EVENT_TYPE = "*"
 
 
-class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+class _CommitOnRevoke(ConsumerRebalanceListener):
     def __init__(self, owner: EventConsumer) -> None:
         self.owner = owner
 

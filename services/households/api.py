@@ -283,12 +283,12 @@ async def assess_household(
                 review_id=body.review_id,
                 assessed_on=body.assessed_on,
                 standard_code=result.standard_code,
-                area=household.area,  # type: ignore[arg-type]
+                area=household.area,
                 income_per_person_month=body.income_per_person_month,
                 indicators_assessed=assessment.indicators_assessed,
                 deprived_indicators=assessment.deprived_indicators,
-                computed_class=assessment.computed_class,  # type: ignore[arg-type]
-                recorded_class=recorded,  # type: ignore[arg-type]
+                computed_class=assessment.computed_class,
+                recorded_class=recorded,
                 override_reason=body.override_reason,
                 reasons=assessment.reasons,
             ),

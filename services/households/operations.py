@@ -58,7 +58,7 @@ async def refuse_duplicate_citizen_ids(
         .all()
     )
     if taken:
-        index = seen[taken[0]]
+        index = seen[str(taken[0])]
         raise Conflict(
             f"{field_prefix}.{index}.citizen_id: this citizen ID is already registered "
             "in another household"
@@ -169,12 +169,12 @@ async def reclassify(
     event = HouseholdReclassified(
         household_id=household.id,
         commune_code=household.commune_code,
-        from_class=household.poverty_class,  # type: ignore[arg-type]
-        to_class=to_class,  # type: ignore[arg-type]
+        from_class=household.poverty_class,
+        to_class=to_class,
         standard_code=standard_code,
         reasons=list(reasons),
         effective_date=effective_date,
-        basis=basis,  # type: ignore[arg-type]
+        basis=basis,
         review_id=review_id,
         assessment_id=assessment_id,
     )
