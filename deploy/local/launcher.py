@@ -237,7 +237,8 @@ class Platform:
             self.running.clear()
             if self.broker:
                 self.broker.stop()
-            with contextlib.suppress(FileNotFoundError):
+            state = read_state(self.data_dir)
+            if state is not None and state["pid"] == os.getpid():  # not another launcher's
                 (self.data_dir / STATE_FILE).unlink()
         finally:
             for signum, handler in previous.items():

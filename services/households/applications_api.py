@@ -119,8 +119,7 @@ def _application_view(application: Application, today: date) -> ApplicationOut:
 async def receive_application(
     body: ApplicationIn, principal: CurrentPrincipal, session: SessionDep, config: Config
 ) -> ApplicationOut:
-    """Receive a regular-review application; a decision is due within 15 days (falling into
-    poverty: 7 working days)."""
+    """Receive a regular-review application; due_on is when its decision is due."""
     async with session.begin():
         household = await writable_household(
             session, principal, body.household_id, "body.household_id"
@@ -176,8 +175,7 @@ async def receive_application(
 async def decide_application(
     application_id: str, body: DecisionIn, principal: CurrentPrincipal, session: SessionDep
 ) -> ApplicationOut:
-    """Approve an application (the household takes the class of the given assessment) or
-    refuse it in writing."""
+    """Approve an application (the household takes the assessment's class) or refuse it."""
     async with session.begin():
         application = await session.get(Application, application_id, with_for_update=True)
         if application is None:

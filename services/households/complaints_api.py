@@ -94,8 +94,9 @@ async def file_complaint(
 async def resolve_complaint(
     complaint_id: str, body: ResolutionIn, principal: CurrentPrincipal, session: SessionDep
 ) -> ComplaintOut:
-    """Answer a complaint. An upheld correction changes the class the review gives, or the
-    household's class at once when its review is already recognised (or it has none)."""
+    """Answer a complaint; an upheld one may correct the household's class."""
+    # The correction waits for recognition while the review is pending; otherwise (review
+    # recognised, or no review) it reclassifies the household at once.
     async with session.begin():
         complaint = await session.get(Complaint, complaint_id, with_for_update=True)
         if complaint is None:

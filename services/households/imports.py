@@ -47,7 +47,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
@@ -334,13 +334,20 @@ async def _register_batch(session: AsyncSession, batch: Sequence[Candidate],
             households.append(household)
             persons += members
             events += household_events
-        session.add_all(households)
-        await session.flush()
-        session.add_all(persons)
-        await session.flush()
+        # The rows build_household made, inserted in bulk: add_all's unit of work took 3x longer.
+        if households:
+            await session.execute(insert(Household), _column_values(households))
+            await session.execute(insert(Person), _column_values(persons))
         await append_events(session, platform, events)
-    session.expunge_all()  # a long import must not keep every row it wrote
     return len(households)
+
+
+def _column_values(rows: Sequence[Household | Person]) -> list[dict[str, Any]]:
+    """Column values of new ORM objects; unset server defaults (created_at) are left out."""
+    columns = rows[0].__table__.columns
+    return [{c.key: value for c in columns
+             if (value := getattr(row, c.key)) is not None or c.server_default is None}
+            for row in rows]
 
 
 async def _import_file(session: AsyncSession, upload: UploadFile, fmt: SourceFormat,

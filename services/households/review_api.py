@@ -169,8 +169,7 @@ async def read_review(
         date | None, Query(description="day to check recognition for; default today")
     ] = None,
 ) -> ReviewOut:
-    """A review: stage, listed households and their classes, meetings, posting, complaints,
-    and what still blocks recognition."""
+    """A review with its households, meetings, complaints and recognition blockers."""
     review = await get_review(session, review_id)
     authorize_read(principal, SERVICE, review.commune_code)
     return await review_view(session, review, config, on or date.today())

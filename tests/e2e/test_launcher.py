@@ -51,8 +51,14 @@ class Launched:
 
     def ansinh(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """Run another `ansinh` command in the platform's environment (plus ``env``)."""
-        return subprocess.run([*ansinh_command(), *args], env={**self.env, **env},
-                              capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run(
+            [*ansinh_command(), *args],
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
 
 def children_of(pid: int) -> set[int]:
@@ -107,14 +113,31 @@ def launched(tmp_path: Path) -> Iterator[Launched]:
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     broker_port, households_port = free_port(), free_port()
     data_dir = tmp_path / "data"
-    env.update(ANSINH_BROKER_PORT=str(broker_port), ANSINH_HOUSEHOLDS_PORT=str(households_port),
-               ANSINH_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1",
-               COLUMNS="200")
+    env.update(
+        ANSINH_BROKER_PORT=str(broker_port),
+        ANSINH_HOUSEHOLDS_PORT=str(households_port),
+        ANSINH_DATA_DIR=str(data_dir),
+        PYTHONUNBUFFERED="1",
+        COLUMNS="200",
+    )
     output = tmp_path / "ansinh-up.out"
     with output.open("wb") as sink:
-        process = subprocess.Popen([*ansinh_command(), "up", "--data-dir", str(data_dir),
-                                    "--services", "households", "--ready-timeout", "100"],
-                                   stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+        process = subprocess.Popen(
+            [
+                *ansinh_command(),
+                "up",
+                "--data-dir",
+                str(data_dir),
+                "--services",
+                "households",
+                "--ready-timeout",
+                "100",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
     launched = Launched(process, output, data_dir, env, broker_port, households_port)
     children: set[int] = set()
     try:
@@ -137,7 +160,8 @@ def launched(tmp_path: Path) -> Iterator[Launched]:
 
 
 def test_up_serves_households_with_printed_token_and_ctrl_c_stops_everything(
-        launched: Launched) -> None:
+    launched: Launched,
+) -> None:
     output = launched.text()
     assert f"{launched.households_url}/docs" in output
     tokens = dict(TOKEN_LINE.findall(output))
@@ -158,14 +182,23 @@ def test_up_serves_households_with_printed_token_and_ctrl_c_stops_everything(
     assert "Stopped." in launched.text()
 
 
-def test_token_and_status_against_the_running_platform(launched: Launched,
-                                                       tmp_path: Path) -> None:
+def test_token_and_status_against_the_running_platform(launched: Launched, tmp_path: Path) -> None:
     data_dir = str(launched.data_dir)
-    minted = launched.ansinh("token", "--role", "operator", "--service", "households",
-                             "--commune", "30280", "--data-dir", data_dir)
+    minted = launched.ansinh(
+        "token",
+        "--role",
+        "operator",
+        "--service",
+        "households",
+        "--commune",
+        "30280",
+        "--data-dir",
+        data_dir,
+    )
     assert minted.returncode == 0, minted.stderr
-    response = httpx.get(f"{launched.households_url}/households",
-                         headers=bearer(minted.stdout.strip()))
+    response = httpx.get(
+        f"{launched.households_url}/households", headers=bearer(minted.stdout.strip())
+    )
     assert response.status_code == 200, response.text
 
     status = launched.ansinh("status", "--data-dir", data_dir)
@@ -176,11 +209,11 @@ def test_token_and_status_against_the_running_platform(launched: Launched,
     assert re.search(r"│\s+\d+\s+│", row), row  # the outbox backlog, read from /metrics
 
     elsewhere = str(tmp_path / "no-platform")
-    down = launched.ansinh("status", "--data-dir", elsewhere,
-                           ANSINH_HOUSEHOLDS_PORT=str(free_port()))
+    down = launched.ansinh(
+        "status", "--data-dir", elsewhere, ANSINH_HOUSEHOLDS_PORT=str(free_port())
+    )
     assert down.returncode == 1
     assert "down" in next(line for line in down.stdout.splitlines() if "households" in line)
     unsigned = launched.ansinh("token", "--role", "admin", "--data-dir", elsewhere)
     assert unsigned.returncode != 0
     assert "make run" in unsigned.stderr
-
