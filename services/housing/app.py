@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import FastAPI
 from pydantic import Field
 
-from services.housing import api, loans_api
+from services.housing import api, lists_api, loans_api
 from services.housing.domain import ListPolicy
 from services.housing.handlers import HANDLERS
 from services.housing.models import Base, platform
@@ -47,7 +47,7 @@ DEFINITION = ServiceDefinition(
     title="Housing: support loans for poor households (Decision 33/2015)",
     metadata=Base.metadata,
     tables=platform,
-    routers=[api.router, loans_api.router],
+    routers=[api.router, lists_api.router, loans_api.router],
     consumers=[
         ConsumerSpec(name="household-facts", topics=[topic_for("households")], handlers=HANDLERS)
     ],

@@ -86,7 +86,8 @@ def loan_view(loan: Loan, statement: LoanStatement | None, as_of: date) -> LoanO
         principal=loan.principal,
         approved_on=loan.approved_on,
         disbursed_on=loan.disbursed_on,
-        status=str(statement.status) if statement else loan.status,
+        # No statement: not disbursed (yet, on as_of), so the loan is only approved.
+        status=str(statement.status) if statement else "approved",
         as_of=as_of,
         outstanding_principal=statement.outstanding_principal if statement else loan.principal,
         overdue_principal=statement.overdue_principal if statement else 0,
@@ -114,7 +115,7 @@ async def _payments(session: AsyncSession, loan_id: str) -> list[Payment]:
         .where(Repayment.loan_id == loan_id)
         .order_by(Repayment.seq)
     )
-    return [Payment(paid_on, amount) for paid_on, amount in rows.tuples()]
+    return [Payment(paid_on, amount) for paid_on, amount in rows.all()]
 
 
 @router.get("/loans/{loan_id}", response_model=LoanOut)

@@ -84,7 +84,7 @@ async def listed_class(session: AsyncSession, household_id: str, on: date) -> st
                 RecognisedReview.review_id.in_(review_ids)
             )
         )
-        recognitions = dict(rows.tuples().all())
+        recognitions = {review_id: on for review_id, on in rows.all()}
     entries = [ClassEntry(c.seq, c.to_class, c.effective_date, c.review_id) for c in changes]
     return listed_class_on(entries, recognitions, on)
 
@@ -188,6 +188,6 @@ async def approval_list_view(session: AsyncSession, approval_list: ApprovalList)
                 priority_group=entry.priority_group,
                 outcome=entry.outcome,
             )
-            for entry, household_id in rows.tuples()
+            for entry, household_id in rows.all()
         ],
     )

@@ -111,7 +111,11 @@ class TestEligibility:
         assert failed(facts(house_condition=condition)) == expected
 
     def test_a_crowded_adequate_house_qualifies_only_under_circular_01(self) -> None:
-        crowded = {"house_condition": HouseCondition.ADEQUATE, "floor_area_m2": 31.5, "residents": 4}
+        crowded = {
+            "house_condition": HouseCondition.ADEQUATE,
+            "floor_area_m2": 31.5,
+            "residents": 4,
+        }
         in_2023 = facts(applied_on=date(2023, 5, 2), **crowded)
         assert failed(in_2023, TT01) == set()  # 31.5 m² < 8 m² × 4
         roomy = facts(applied_on=date(2023, 5, 2), **{**crowded, "floor_area_m2": 32})

@@ -129,10 +129,15 @@ class TestScheduleProperties:
 
 class TestStatementByHand:
     def test_nothing_is_due_during_grace(self) -> None:
-        statement = loan_statement(FULL, DISBURSED, [], date(2024, 12, 31))
+        statement = loan_statement(FULL, DISBURSED, [], date(2024, 3, 14))
         assert statement.status == LoanStatus.CURRENT
         assert statement.due_now == 0
         assert statement.payable_now == 25_000_000  # prepaying principal, no interest yet
+
+    def test_a_years_interest_is_fixed_on_its_first_day(self) -> None:
+        statement = loan_statement(FULL, DISBURSED, [], date(2024, 3, 15))
+        assert statement.due_now == 0  # due only on 2025-03-15
+        assert statement.payable_now == 25_000_000 + 750_000
 
     def test_an_instalment_paid_on_its_due_date(self) -> None:
         statement = loan_statement(
@@ -233,7 +238,7 @@ class TestStatementProperties:
         self, principal: int, steps: list[tuple[int, int]]
     ) -> None:
         terms = LoanTerms(principal=principal)
-        day, payments = DISBURSED, []
+        day, payments = DISBURSED, list[Payment]()
         for gap, amount in steps:
             day += timedelta(days=gap * 7)
             probe = loan_statement(terms, DISBURSED, payments, day)
