@@ -54,7 +54,7 @@ async def seed_units(session: AsyncSession, path: Path) -> int:
             await session.execute(
                 select(AdminUnitRow.code, AdminUnitRow.level, AdminUnitRow.valid_from)
             )
-        ).tuples()
+        )
     }
     added = 0
     for unit, note in read_units_file(path):

@@ -25,7 +25,14 @@ class PlacementKind(StrEnum):
 
 
 class PlacementPeriod(StrEnum):
-    """Within one period a worker counts once towards the targets, however often placed."""
+    """Within one period a worker counts once towards the targets, however often placed.
+
+    The default (``ANSINH_EMPLOYMENT_PLACEMENT_PERIOD``) is the calendar year: the plan counts
+    workers given jobs in a year, so a worker placed in March and again in September is one
+    of the 4,000. ``calendar_month`` counts a worker at most once a month instead. A repeat
+    is recorded and flagged (``worker_placed.repeat_in_period``), never counted again; the
+    count takes each worker's earliest placement in the period, whichever was recorded first.
+    """
 
     CALENDAR_MONTH = "calendar_month"
     CALENDAR_YEAR = "calendar_year"

@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.employment.domain import PlacementPeriod
 from services.employment.models import Enrolment, Placement
-from services.employment.operations import SERVICE, enrol_worker, place_worker, policy
+from services.employment.operations import authorize_writer, enrol_worker, place_worker, policy
 from services.employment.schemas import EnrolmentIn, PlacementIn
-from shared.auth import CurrentPrincipal, Principal, Role
+from shared.auth import CurrentPrincipal, Principal
 from shared.bulk import (
     IMPORT_REQUEST_BODY,
     ErrorLog,
@@ -46,7 +46,7 @@ from shared.bulk import (
     validate_record,
 )
 from shared.observability import get_logger
-from shared.problems import Forbidden, Problem
+from shared.problems import Problem
 from shared.service import Runtime, SessionDep
 
 PLACEMENT_COLUMNS = (
@@ -152,10 +152,7 @@ async def _run_import(
     rename: dict[str, str],
     dry_run: bool,
 ) -> ImportReport:
-    if principal.role not in (Role.ADMIN, Role.OPERATOR) or (
-        principal.role is Role.OPERATOR and not principal.covers_service(SERVICE)
-    ):
-        raise Forbidden(f"Not authorised to import into service {SERVICE}.")
+    authorize_writer(principal)
     started = time.monotonic()
     async with import_upload(request) as (upload, fmt):
         report = ImportReport(unit=unit, format=fmt, dry_run=dry_run)

@@ -43,9 +43,9 @@ from services.employment.schemas import (
     PlacementIn,
     WorkerIn,
 )
-from shared.auth import Principal, authorize_write
+from shared.auth import Principal, Role, authorize_write
 from shared.outbox import append_event
-from shared.problems import Conflict, NotFound, RuleViolation
+from shared.problems import Conflict, Forbidden, NotFound, RuleViolation
 from shared.service import ServiceRuntime
 
 if TYPE_CHECKING:
@@ -57,6 +57,17 @@ SERVICE = "employment"
 def policy(runtime: ServiceRuntime) -> EmploymentSettings:
     """The employment settings of the running service (placement period, windows)."""
     return cast("EmploymentSettings", runtime.settings)
+
+
+def authorize_writer(principal: Principal) -> None:
+    """403 unless the caller may make changes in this service at all (before any lookup, so
+    a caller without write rights learns nothing about what exists)."""
+    if principal.role is Role.ADMIN:
+        return
+    if principal.role is not Role.OPERATOR:
+        raise Forbidden(f"Role {principal.role} may not make changes.")
+    if not principal.covers_service(SERVICE):
+        raise Forbidden(f"Not authorised to act in service {SERVICE}.")
 
 
 @contextmanager
@@ -109,7 +120,7 @@ async def class_history(session: AsyncSession, household_id: str) -> list[tuple[
         .where(HouseholdClassChange.household_id == household_id)
         .order_by(HouseholdClassChange.seq)
     )
-    return [(effective, poverty_class) for effective, poverty_class in rows.tuples()]
+    return [(effective, poverty_class) for effective, poverty_class in rows.all()]
 
 
 async def household_class_on(session: AsyncSession, household_id: str, day: date) -> str:
@@ -121,6 +132,7 @@ async def household_class_on(session: AsyncSession, household_id: str, day: date
 
 async def register_worker(session: AsyncSession, principal: Principal, body: WorkerIn) -> Worker:
     """A worker for a household member known from the households service's events."""
+    authorize_writer(principal)
     person = await session.get(KnownPerson, body.person_id)
     if person is None:
         raise RuleViolation(
@@ -151,24 +163,23 @@ async def register_worker(session: AsyncSession, principal: Principal, body: Wor
         rural_worker=flags.rural_worker,
     )
     session.add(worker)
-    await append_event(
-        session,
-        platform,
-        WorkerRegistered(
-            worker_id=worker.id,
-            person_id=worker.person_id,
-            household_id=worker.household_id,
-            commune_code=worker.commune_code,
-            registered_on=worker.registered_on,
-            household_class=household_class,
-            poor_household=flags.poor_household,
-            near_poor_household=flags.near_poor_household,
-            ethnic_minority=flags.ethnic_minority,
-            rural_worker=flags.rural_worker,
-        ),
-        worker.id,
-    )
+    await append_event(session, platform, _registered_event(worker), worker.id)
     return worker
+
+
+def _registered_event(worker: Worker) -> WorkerRegistered:
+    return WorkerRegistered(
+        worker_id=worker.id,
+        person_id=worker.person_id,
+        household_id=worker.household_id,
+        commune_code=worker.commune_code,
+        registered_on=worker.registered_on,
+        household_class=worker.household_class,
+        poor_household=worker.poor_household,
+        near_poor_household=worker.near_poor_household,
+        ethnic_minority=worker.ethnic_minority,
+        rural_worker=worker.rural_worker,
+    )
 
 
 # --- placements -----------------------------------------------------------------------
@@ -178,30 +189,16 @@ async def place_worker(
     session: AsyncSession, principal: Principal, body: PlacementIn, period: PlacementPeriod
 ) -> Placement:
     """Record a job; a second one in the same period is kept but flagged as a repeat."""
+    authorize_writer(principal)
     # The row lock serialises placements of one worker, so two concurrent ones in the same
     # period cannot both be recorded as the first.
     worker = await worker_for_body(session, body.worker_id, lock=True)
     authorize_write(principal, SERVICE, worker.commune_code)
     with rule_violations():
         domain.check_placement(body.kind, body.employer, body.destination_country)
-    if (
-        body.external_ref is not None
-        and (
-            await session.execute(
-                select(Placement.id).where(Placement.external_ref == body.external_ref)
-            )
-        ).first()
-    ):
+    if body.external_ref is not None and await _recorded_placement(session, body.external_ref):
         raise Conflict(f"body.external_ref: placement {body.external_ref!r} is already recorded")
     key = domain.period_key(body.placed_on, period)
-    first = (
-        await session.execute(
-            select(Placement.id)
-            .where(Placement.worker_id == worker.id, Placement.period == key)
-            .order_by(Placement.placed_on, Placement.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
     placement = Placement(
         id=str(uuid.uuid4()),
         worker_id=worker.id,
@@ -212,30 +209,50 @@ async def place_worker(
         destination_country=body.destination_country,
         monthly_wage=body.monthly_wage,
         period=key,
-        first_placement_id=first,
+        first_placement_id=await _first_in_period(session, worker.id, key),
         external_ref=body.external_ref,
     )
     session.add(placement)
+    household_class = await household_class_on(session, worker.household_id, body.placed_on)
     await append_event(
-        session,
-        platform,
-        WorkerPlaced(
-            placement_id=placement.id,
-            worker_id=worker.id,
-            person_id=worker.person_id,
-            household_id=worker.household_id,
-            commune_code=worker.commune_code,
-            kind=body.kind.value,
-            placed_on=body.placed_on,
-            destination_country=body.destination_country,
-            household_class=await household_class_on(session, worker.household_id, body.placed_on),
-            period=key,
-            repeat_in_period=first is not None,
-            first_placement_id=first,
-        ),
-        worker.id,
+        session, platform, _placed_event(worker, placement, household_class), worker.id
     )
     return placement
+
+
+async def _recorded_placement(session: AsyncSession, external_ref: str) -> bool:
+    found = await session.execute(
+        select(Placement.id).where(Placement.external_ref == external_ref)
+    )
+    return found.first() is not None
+
+
+async def _first_in_period(session: AsyncSession, worker_id: str, period: str) -> str | None:
+    """The worker's placement already recorded in ``period``, if any (the one that counts)."""
+    found = await session.execute(
+        select(Placement.id)
+        .where(Placement.worker_id == worker_id, Placement.period == period)
+        .order_by(Placement.placed_on, Placement.id)
+        .limit(1)
+    )
+    return found.scalar_one_or_none()
+
+
+def _placed_event(worker: Worker, placement: Placement, household_class: str) -> WorkerPlaced:
+    return WorkerPlaced(
+        placement_id=placement.id,
+        worker_id=worker.id,
+        person_id=worker.person_id,
+        household_id=worker.household_id,
+        commune_code=placement.commune_code,
+        kind=placement.kind,
+        placed_on=placement.placed_on,
+        destination_country=placement.destination_country,
+        household_class=household_class,
+        period=placement.period,
+        repeat_in_period=placement.first_placement_id is not None,
+        first_placement_id=placement.first_placement_id,
+    )
 
 
 # --- vocational training --------------------------------------------------------------
@@ -245,6 +262,7 @@ async def enrol_worker(
     session: AsyncSession, principal: Principal, course_id: str, body: EnrolmentIn
 ) -> Enrolment:
     """A seat for a registered worker; 409 when the course is full or the worker is in it."""
+    authorize_writer(principal)
     course = await get_course(session, course_id)
     authorize_write(principal, SERVICE, course.commune_code)
     worker = await worker_for_body(session, body.worker_id)
@@ -259,17 +277,7 @@ async def enrol_worker(
     ).scalar_one_or_none()
     if already is not None:
         raise Conflict(f"body.worker_id: the worker is already enrolled ({already})")
-    # The seat is taken by one conditional UPDATE: the database row lock makes concurrent
-    # enrolments queue on it, and the loser of the last seat sees the count already full.
-    taken = await session.execute(  # a CursorResult: it has the rowcount
-        update(Course)
-        .where(Course.id == course.id, Course.seats_taken < Course.capacity)
-        .values(seats_taken=Course.seats_taken + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if not cast("CursorResult[Any]", taken).rowcount:
-        raise Conflict(f"course {course.id} is full ({course.capacity} seats)")
-    await session.refresh(course)
+    await _take_seat(session, course)
     enrolment = Enrolment(
         id=str(uuid.uuid4()),
         course_id=course.id,
@@ -279,35 +287,56 @@ async def enrol_worker(
         status="enrolled",
     )
     session.add(enrolment)
+    household_class = await household_class_on(session, worker.household_id, body.enrolled_on)
     await append_event(
         session,
         platform,
-        TrainingEnrolled(
-            enrolment_id=enrolment.id,
-            course_id=course.id,
-            worker_id=worker.id,
-            person_id=worker.person_id,
-            commune_code=course.commune_code,
-            worker_commune_code=worker.commune_code,
-            trade=course.trade,
-            course_level=CourseLevel(course.level).value,
-            course_starts_on=course.starts_on,
-            course_ends_on=course.ends_on,
-            cost_per_trainee=course.cost_per_trainee,
-            enrolled_on=body.enrolled_on,
-            household_class=await household_class_on(
-                session, worker.household_id, body.enrolled_on
-            ),
-            rural_worker=worker.rural_worker,
-        ),
+        _enrolled_event(enrolment, course, worker, household_class),
         enrolment.id,
     )
     return enrolment
 
 
+async def _take_seat(session: AsyncSession, course: Course) -> None:
+    """Count one more seat taken, or 409 when the course is full."""
+    # One conditional UPDATE: the database row lock makes concurrent enrolments queue on it,
+    # and the loser of the last seat finds the count already at capacity.
+    taken = await session.execute(  # a CursorResult: it has the rowcount
+        update(Course)
+        .where(Course.id == course.id, Course.seats_taken < Course.capacity)
+        .values(seats_taken=Course.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if not cast("CursorResult[Any]", taken).rowcount:
+        raise Conflict(f"course {course.id} is full ({course.capacity} seats)")
+    await session.refresh(course)
+
+
+def _enrolled_event(
+    enrolment: Enrolment, course: Course, worker: Worker, household_class: str
+) -> TrainingEnrolled:
+    return TrainingEnrolled(
+        enrolment_id=enrolment.id,
+        course_id=course.id,
+        worker_id=worker.id,
+        person_id=worker.person_id,
+        commune_code=course.commune_code,
+        worker_commune_code=worker.commune_code,
+        trade=course.trade,
+        course_level=CourseLevel(course.level).value,
+        course_starts_on=course.starts_on,
+        course_ends_on=course.ends_on,
+        cost_per_trainee=course.cost_per_trainee,
+        enrolled_on=enrolment.enrolled_on,
+        household_class=household_class,
+        rural_worker=worker.rural_worker,
+    )
+
+
 async def _open_enrolment(
     session: AsyncSession, principal: Principal, enrolment_id: str
 ) -> tuple[Enrolment, Course]:
+    authorize_writer(principal)
     enrolment, course = await get_enrolment(session, enrolment_id)
     authorize_write(principal, SERVICE, course.commune_code)
     if enrolment.status != "enrolled":

@@ -105,7 +105,7 @@ async def placement_dates(
                 Placement.worker_id.in_(list(worker_ids))
             )
         )
-        for worker_id, placed_on in rows.tuples():
+        for worker_id, placed_on in rows:
             found[worker_id].append(placed_on)
     return found
 
@@ -158,7 +158,7 @@ async def _histories(
             .where(HouseholdClassChange.household_id.in_(ids[start : start + 500]))
             .order_by(HouseholdClassChange.seq)
         )
-        for household_id, effective, poverty_class in rows.tuples():
+        for household_id, effective, poverty_class in rows:
             histories[household_id].append((effective, poverty_class))
     return histories
 
@@ -174,6 +174,50 @@ def _measure_out(measure: domain.Measure) -> MeasureOut:
     )
 
 
+async def _placement_facts(
+    session: AsyncSession, communes: frozenset[str], start: date, end: date
+) -> list[tuple[str, str, date, str]]:
+    """(placement, worker, placed on, household) of the communes' workers in the span."""
+    rows = await session.execute(
+        select(Placement.id, Placement.worker_id, Placement.placed_on, Worker.household_id)
+        .join(Worker, Worker.id == Placement.worker_id)
+        .where(Placement.commune_code.in_(sorted(communes)))
+        .where(Placement.placed_on.between(start, end))
+    )
+    return [(p, w, on, h) for p, w, on, h in rows.all()]
+
+
+async def _trainee_facts(
+    session: AsyncSession, communes: frozenset[str], start: date, end: date
+) -> list[tuple[str, str, date, date | None, bool, str]]:
+    """(enrolment, worker, enrolled on, dropped on, rural, household) of the communes' workers."""
+    rows = await session.execute(
+        select(
+            Enrolment.id,
+            Enrolment.worker_id,
+            Enrolment.enrolled_on,
+            Enrolment.dropped_on,
+            Worker.rural_worker,
+            Worker.household_id,
+        )
+        .join(Worker, Worker.id == Enrolment.worker_id)
+        .where(Enrolment.worker_commune_code.in_(sorted(communes)))
+        .where(Enrolment.enrolled_on.between(start, end))
+    )
+    return [(e, w, on, dropped, rural, h) for e, w, on, dropped, rural, h in rows.all()]
+
+
+async def _figures(session: AsyncSession, year: int, unit_code: str) -> TargetFigures:
+    target = (
+        await session.execute(
+            select(Target).where(Target.year == year, Target.unit_code == unit_code)
+        )
+    ).scalar_one_or_none()
+    if target is None:
+        return TargetFigures(placements=None, trainees=None, rural_trainees=None)
+    return TargetFigures(target.placements, target.trainees, target.rural_trainees)
+
+
 async def target_progress(
     session: AsyncSession,
     *,
@@ -187,67 +231,24 @@ async def target_progress(
 
     Each placement and enrolment counts with the class its household had on that day.
     """
-    target = (
-        await session.execute(
-            select(Target).where(Target.year == year, Target.unit_code == unit.code)
-        )
-    ).scalar_one_or_none()
-    figures = TargetFigures(
-        placements=target.placements if target else None,
-        trainees=target.trainees if target else None,
-        rural_trainees=target.rural_trainees if target else None,
-    )
     start, end = date(year, 1, 1), date(year, 12, 31)
-    placements = (
-        await session.execute(
-            select(Placement.id, Placement.worker_id, Placement.placed_on, Worker.household_id)
-            .join(Worker, Worker.id == Placement.worker_id)
-            .where(Placement.commune_code.in_(sorted(communes)))
-            .where(Placement.placed_on.between(start, end))
-        )
-    ).all()
-    enrolments = (
-        await session.execute(
-            select(
-                Enrolment.id,
-                Enrolment.worker_id,
-                Enrolment.enrolled_on,
-                Enrolment.dropped_on,
-                Worker.rural_worker,
-                Worker.household_id,
-            )
-            .join(Worker, Worker.id == Enrolment.worker_id)
-            .where(Enrolment.worker_commune_code.in_(sorted(communes)))
-            .where(Enrolment.enrolled_on.between(start, end))
-        )
-    ).all()
-    histories = await _histories(
-        session, {p.household_id for p in placements} | {e.household_id for e in enrolments}
-    )
+    placements = await _placement_facts(session, communes, start, end)
+    trainees = await _trainee_facts(session, communes, start, end)
+    histories = await _histories(session, {p[3] for p in placements} | {t[5] for t in trainees})
     progress = domain.target_progress(
-        figures,
+        await _figures(session, year, unit.code),
         year=year,
         as_of=as_of,
         period=period,
         placements=[
-            domain.PlacementFact(
-                p.id,
-                p.worker_id,
-                p.placed_on,
-                domain.class_on(histories[p.household_id], p.placed_on),
-            )
-            for p in placements
+            domain.PlacementFact(pid, worker, on, domain.class_on(histories[household], on))
+            for pid, worker, on, household in placements
         ],
         trainees=[
             domain.TraineeFact(
-                e.id,
-                e.worker_id,
-                e.enrolled_on,
-                e.dropped_on,
-                e.rural_worker,
-                domain.class_on(histories[e.household_id], e.enrolled_on),
+                eid, worker, on, dropped, rural, domain.class_on(histories[household], on)
             )
-            for e in enrolments
+            for eid, worker, on, dropped, rural, household in trainees
         ],
     )
     return ProgressOut(

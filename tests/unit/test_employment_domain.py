@@ -36,7 +36,9 @@ YEAR, MONTH = PlacementPeriod.CALENDAR_YEAR, PlacementPeriod.CALENDAR_MONTH
 days = st.dates(min_value=date(2015, 1, 1), max_value=date(2030, 12, 31))
 
 
-def placement(worker: str, on: date, pid: str = "", household_class: str = "not_poor") -> PlacementFact:
+def placement(
+    worker: str, on: date, pid: str = "", household_class: str = "not_poor"
+) -> PlacementFact:
     return PlacementFact(pid or f"{worker}-{on}", worker, on, household_class)
 
 
@@ -54,8 +56,13 @@ def trainee(
 class TestPriorityFlags:
     @pytest.mark.parametrize(
         ("household_class", "poor", "near_poor"),
-        [("poor", True, False), ("near_poor", False, True), ("not_poor", False, False),
-         ("middle_income", False, False), ("unclassified", False, False)],
+        [
+            ("poor", True, False),
+            ("near_poor", False, True),
+            ("not_poor", False, False),
+            ("middle_income", False, False),
+            ("unclassified", False, False),
+        ],
     )
     def test_household_class_decides_the_poverty_flags(
         self, household_class: str, poor: bool, near_poor: bool
@@ -92,8 +99,12 @@ class TestClassOn:
 class TestDates:
     @pytest.mark.parametrize(
         ("day", "months", "expected"),
-        [(date(2019, 1, 31), 1, date(2019, 2, 28)), (date(2020, 1, 31), 1, date(2020, 2, 29)),
-         (date(2019, 11, 15), 3, date(2020, 2, 15)), (date(2019, 3, 31), -1, date(2019, 2, 28))],
+        [
+            (date(2019, 1, 31), 1, date(2019, 2, 28)),
+            (date(2020, 1, 31), 1, date(2020, 2, 29)),
+            (date(2019, 11, 15), 3, date(2020, 2, 15)),
+            (date(2019, 3, 31), -1, date(2019, 2, 28)),
+        ],
     )
     def test_add_months_keeps_the_day_or_takes_the_months_last(
         self, day: date, months: int, expected: date
@@ -104,7 +115,7 @@ class TestDates:
     def test_add_months_moves_by_whole_months(self, day: date, months: int) -> None:
         moved = add_months(day, months)
         assert (moved.year - day.year) * 12 + moved.month - day.month == months
-        assert moved.day == day.day or moved.day < day.day and (moved + timedelta(1)).day == 1
+        assert moved.day == day.day or (moved.day < day.day and (moved + timedelta(1)).day == 1)
 
     def test_period_key(self) -> None:
         assert period_key(date(2019, 3, 9), YEAR) == "2019"
@@ -144,27 +155,43 @@ class TestGraduateOutcome:
 
 class TestCountedPlacements:
     def test_a_worker_placed_twice_in_the_year_counts_once_by_the_first_job(self) -> None:
-        facts = [placement("w1", date(2019, 9, 1)), placement("w1", date(2019, 3, 1)),
-                 placement("w2", date(2019, 3, 1))]
+        facts = [
+            placement("w1", date(2019, 9, 1)),
+            placement("w1", date(2019, 3, 1)),
+            placement("w2", date(2019, 3, 1)),
+        ]
         counted = counted_placements(facts, YEAR, 2019, date(2019, 12, 31))
         assert [(p.worker_id, p.placed_on) for p in counted] == [
-            ("w1", date(2019, 3, 1)), ("w2", date(2019, 3, 1))]
+            ("w1", date(2019, 3, 1)),
+            ("w2", date(2019, 3, 1)),
+        ]
 
     def test_with_monthly_periods_jobs_in_different_months_both_count(self) -> None:
-        facts = [placement("w1", date(2019, 3, 1)), placement("w1", date(2019, 3, 20)),
-                 placement("w1", date(2019, 4, 2))]
+        facts = [
+            placement("w1", date(2019, 3, 1)),
+            placement("w1", date(2019, 3, 20)),
+            placement("w1", date(2019, 4, 2)),
+        ]
         assert len(counted_placements(facts, MONTH, 2019, date(2019, 12, 31))) == 2
 
     def test_only_the_year_up_to_the_day_asked_about(self) -> None:
-        facts = [placement("w1", date(2018, 12, 31)), placement("w2", date(2019, 6, 30)),
-                 placement("w3", date(2019, 7, 1)), placement("w4", date(2020, 1, 1))]
+        facts = [
+            placement("w1", date(2018, 12, 31)),
+            placement("w2", date(2019, 6, 30)),
+            placement("w3", date(2019, 7, 1)),
+            placement("w4", date(2020, 1, 1)),
+        ]
         assert [p.worker_id for p in counted_placements(facts, YEAR, 2019, date(2019, 6, 30))] == [
-            "w2"]
+            "w2"
+        ]
         assert counted_placements(facts, YEAR, 2019, date(2018, 12, 31)) == []
         assert len(counted_placements(facts, YEAR, 2019, date(2030, 1, 1))) == 2
 
-    @given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), days), max_size=30),
-           st.sampled_from(list(PlacementPeriod)), st.randoms())
+    @given(
+        st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), days), max_size=30),
+        st.sampled_from(list(PlacementPeriod)),
+        st.randoms(),
+    )
     def test_never_more_than_one_per_worker_and_period_whatever_the_order(
         self, raw: list[tuple[str, date]], period: PlacementPeriod, rnd: random.Random
     ) -> None:
@@ -172,8 +199,11 @@ class TestCountedPlacements:
         counted = counted_placements(facts, period, 2019, date(2019, 12, 31))
         keys = [(p.worker_id, period_key(p.placed_on, period)) for p in counted]
         assert len(keys) == len(set(keys))
-        assert set(keys) == {(p.worker_id, period_key(p.placed_on, period)) for p in facts
-                             if p.placed_on.year == 2019}
+        assert set(keys) == {
+            (p.worker_id, period_key(p.placed_on, period))
+            for p in facts
+            if p.placed_on.year == 2019
+        }
         shuffled = facts[:]
         rnd.shuffle(shuffled)
         assert counted_placements(shuffled, period, 2019, date(2019, 12, 31)) == counted
@@ -181,8 +211,10 @@ class TestCountedPlacements:
 
 class TestCountedTrainees:
     def test_drop_outs_leave_the_count_from_the_day_they_drop(self) -> None:
-        facts = [trainee("w1", date(2019, 3, 1), dropped=date(2019, 4, 1)),
-                 trainee("w2", date(2019, 3, 1))]
+        facts = [
+            trainee("w1", date(2019, 3, 1), dropped=date(2019, 4, 1)),
+            trainee("w2", date(2019, 3, 1)),
+        ]
         assert len(counted_trainees(facts, 2019, date(2019, 3, 31))) == 2
         assert [t.worker_id for t in counted_trainees(facts, 2019, date(2019, 4, 1))] == ["w2"]
 
@@ -209,7 +241,11 @@ class TestTargetProgress:
         )
         progress = target_progress(
             TargetFigures(placements=4000, trainees=None, rural_trainees=200),
-            year=2019, as_of=as_of, placements=placements, trainees=trainees, period=YEAR,
+            year=2019,
+            as_of=as_of,
+            placements=placements,
+            trainees=trainees,
+            period=YEAR,
         )
         assert progress.placements == Measure(target=4000, achieved=100, poor=30, near_poor=10)
         assert progress.placements.percent_of_target == 2.5
@@ -242,8 +278,11 @@ class TestPlacementRules:
         assert broken.value.field == "body.employer"
 
 
+UNITS = tuple(unit for unit, _note in read_units_file(DEFAULT_FILE))
+
+
 class TestAdministrativeUnits:
-    units = [unit for unit, _note in read_units_file(DEFAULT_FILE)]
+    units = UNITS
 
     def test_tinh_bien_district_covers_its_fourteen_units_in_2019(self) -> None:
         communes = communes_of(self.units, "890", date(2019, 1, 1), date(2019, 12, 31))
