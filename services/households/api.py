@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -35,6 +35,7 @@ from services.households.operations import (
     register_household,
 )
 from services.households.schemas import (
+    COMMUNE_CODE_PATTERN,
     AssessmentIn,
     AssessmentOut,
     ClassificationOut,
@@ -48,14 +49,19 @@ from services.households.schemas import (
 )
 from shared.auth import CurrentPrincipal, Role, authorize_read, authorize_write, readable_communes
 from shared.outbox import append_event
-from shared.problems import Conflict, Forbidden, NotFound, RuleViolation
-from shared.service import Runtime, SessionDep
+from shared.problems import Conflict, Forbidden, NotFound, RuleViolation, problem_responses
+from shared.service import ResourceId, Runtime, SessionDep
 
 SERVICE = "households"
 router = APIRouter(tags=["households"])
 
 
-@router.post("/households", status_code=status.HTTP_201_CREATED, response_model=HouseholdOut)
+@router.post(
+    "/households",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HouseholdOut,
+    responses=problem_responses(403, 409),
+)
 async def create_household(
     body: HouseholdIn, principal: CurrentPrincipal, session: SessionDep, runtime: Runtime
 ) -> HouseholdOut:
@@ -69,16 +75,16 @@ async def create_household(
     return household_view(household, persons)
 
 
-@router.get("/households", response_model=HouseholdPage)
+@router.get("/households", response_model=HouseholdPage, responses=problem_responses(403))
 async def list_households(
     principal: CurrentPrincipal,
     session: SessionDep,
-    commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    commune_code: Annotated[str | None, Query(pattern=COMMUNE_CODE_PATTERN)] = None,
     poverty_class: Annotated[
         str | None, Query(pattern=r"^(poor|near_poor|middle_income|not_poor|unclassified)$")
     ] = None,
     after: Annotated[
-        str | None, Query(description="cursor: the last household_id of the previous page")
+        ResourceId | None, Query(description="cursor: the last household_id of the previous page")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> HouseholdPage:
@@ -118,9 +124,11 @@ async def _readable_household(
     return household
 
 
-@router.get("/households/{household_id}", response_model=HouseholdOut)
+@router.get(
+    "/households/{household_id}", response_model=HouseholdOut, responses=problem_responses(403, 404)
+)
 async def read_household(
-    household_id: str, principal: CurrentPrincipal, session: SessionDep
+    household_id: ResourceId, principal: CurrentPrincipal, session: SessionDep
 ) -> HouseholdOut:
     """One household with its members (pseudonymised)."""
     household = await _readable_household(session, principal, household_id)
@@ -142,9 +150,10 @@ async def read_household(
     "/households/{household_id}/members",
     status_code=status.HTTP_201_CREATED,
     response_model=HouseholdOut,
+    responses=problem_responses(403, 404, 409),
 )
 async def add_member(
-    household_id: str,
+    household_id: ResourceId,
     body: PersonIn,
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -161,9 +170,13 @@ async def add_member(
     return await read_household(household_id, principal, session)
 
 
-@router.get("/persons/{person_id}/personal-data", response_model=PersonalDataOut)
+@router.get(
+    "/persons/{person_id}/personal-data",
+    response_model=PersonalDataOut,
+    responses=problem_responses(403, 404),
+)
 async def read_personal_data(
-    person_id: str,
+    person_id: ResourceId,
     principal: CurrentPrincipal,
     session: SessionDep,
     purpose: Annotated[
@@ -228,9 +241,10 @@ def _classification(
     "/households/{household_id}/assessments",
     status_code=status.HTTP_201_CREATED,
     response_model=AssessmentOut,
+    responses=problem_responses(403, 404),
 )
 async def assess_household(
-    household_id: str, body: AssessmentIn, principal: CurrentPrincipal, session: SessionDep
+    household_id: ResourceId, body: AssessmentIn, principal: CurrentPrincipal, session: SessionDep
 ) -> AssessmentOut:
     """Record a survey: income and deprivations, classified by the standard in force."""
     async with session.begin():
@@ -300,9 +314,13 @@ async def assess_household(
     )
 
 
-@router.get("/households/{household_id}/assessments", response_model=list[AssessmentOut])
+@router.get(
+    "/households/{household_id}/assessments",
+    response_model=list[AssessmentOut],
+    responses=problem_responses(403, 404),
+)
 async def list_assessments(
-    household_id: str, principal: CurrentPrincipal, session: SessionDep
+    household_id: ResourceId, principal: CurrentPrincipal, session: SessionDep
 ) -> list[AssessmentOut]:
     """A household's assessments, oldest first."""
     await _readable_household(session, principal, household_id)
@@ -364,9 +382,15 @@ async def classify_inputs(body: ClassifyIn, principal: CurrentPrincipal) -> Clas
     )
 
 
-@router.get("/communes/{commune_code}/poverty-rates", response_model=PovertyRatesOut)
+@router.get(
+    "/communes/{commune_code}/poverty-rates",
+    response_model=PovertyRatesOut,
+    responses=problem_responses(403),
+)
 async def poverty_rates(
-    commune_code: str, principal: CurrentPrincipal, session: SessionDep
+    commune_code: Annotated[str, Path(pattern=COMMUNE_CODE_PATTERN)],
+    principal: CurrentPrincipal,
+    session: SessionDep,
 ) -> PovertyRatesOut:
     """Recognised poor and near-poor rates of a commune (from reclassification events)."""
     authorize_read(principal, SERVICE, commune_code)

@@ -30,8 +30,8 @@ from services.households.review_schemas import (
 )
 from shared.auth import CurrentPrincipal, authorize_read, authorize_write, readable_communes
 from shared.outbox import append_event
-from shared.problems import Conflict, NotFound, RuleViolation
-from shared.service import SessionDep
+from shared.problems import Conflict, NotFound, RuleViolation, problem_responses
+from shared.service import ResourceId, SessionDep
 
 router = APIRouter(tags=["reviews"])
 # Recorded classes by name; "unclassified" is absent, so it can never register an escape.
@@ -42,9 +42,10 @@ _ESCAPE_FROM = {poverty_class.value: poverty_class for poverty_class in PovertyC
     "/households/{household_id}/escape-registrations",
     status_code=status.HTTP_201_CREATED,
     response_model=EscapeOut,
+    responses=problem_responses(403, 404),
 )
 async def register_escape(
-    household_id: str, body: EscapeIn, principal: CurrentPrincipal, session: SessionDep
+    household_id: ResourceId, body: EscapeIn, principal: CurrentPrincipal, session: SessionDep
 ) -> EscapeOut:
     """A poor or near-poor household registers voluntarily to leave poverty."""
     async with session.begin():
@@ -115,7 +116,12 @@ def _application_view(application: Application, today: date) -> ApplicationOut:
     )
 
 
-@router.post("/applications", status_code=status.HTTP_201_CREATED, response_model=ApplicationOut)
+@router.post(
+    "/applications",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApplicationOut,
+    responses=problem_responses(403, 409),
+)
 async def receive_application(
     body: ApplicationIn, principal: CurrentPrincipal, session: SessionDep, config: Config
 ) -> ApplicationOut:
@@ -171,9 +177,13 @@ async def receive_application(
     return _application_view(application, date.today())
 
 
-@router.post("/applications/{application_id}/decision", response_model=ApplicationOut)
+@router.post(
+    "/applications/{application_id}/decision",
+    response_model=ApplicationOut,
+    responses=problem_responses(403, 404, 409),
+)
 async def decide_application(
-    application_id: str, body: DecisionIn, principal: CurrentPrincipal, session: SessionDep
+    application_id: ResourceId, body: DecisionIn, principal: CurrentPrincipal, session: SessionDep
 ) -> ApplicationOut:
     """Approve an application (the household takes the assessment's class) or refuse it."""
     async with session.begin():
@@ -249,7 +259,7 @@ async def _deciding_assessment(
     return assessment
 
 
-@router.get("/applications", response_model=list[ApplicationOut])
+@router.get("/applications", response_model=list[ApplicationOut], responses=problem_responses(403))
 async def list_applications(
     principal: CurrentPrincipal,
     session: SessionDep,

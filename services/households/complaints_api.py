@@ -28,13 +28,18 @@ from services.households.review_queries import (
 from services.households.review_schemas import ComplaintIn, ComplaintOut, ResolutionIn
 from shared.auth import CurrentPrincipal, authorize_read, authorize_write, readable_communes
 from shared.outbox import append_event
-from shared.problems import Conflict, NotFound, RuleViolation
-from shared.service import SessionDep
+from shared.problems import Conflict, NotFound, RuleViolation, problem_responses
+from shared.service import ResourceId, SessionDep
 
 router = APIRouter(tags=["reviews"])
 
 
-@router.post("/complaints", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
+@router.post(
+    "/complaints",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ComplaintOut,
+    responses=problem_responses(403),
+)
 async def file_complaint(
     body: ComplaintIn, principal: CurrentPrincipal, session: SessionDep, config: Config
 ) -> ComplaintOut:
@@ -90,9 +95,13 @@ async def file_complaint(
     return complaint_view(complaint, date.today())
 
 
-@router.post("/complaints/{complaint_id}/resolution", response_model=ComplaintOut)
+@router.post(
+    "/complaints/{complaint_id}/resolution",
+    response_model=ComplaintOut,
+    responses=problem_responses(403, 404, 409),
+)
 async def resolve_complaint(
-    complaint_id: str, body: ResolutionIn, principal: CurrentPrincipal, session: SessionDep
+    complaint_id: ResourceId, body: ResolutionIn, principal: CurrentPrincipal, session: SessionDep
 ) -> ComplaintOut:
     """Answer a complaint; an upheld one may correct the household's class."""
     # The correction waits for recognition while the review is pending; otherwise (review
@@ -163,13 +172,13 @@ async def _class_in_question(
     return (listed.poverty_class if listed else None) or household.poverty_class, True
 
 
-@router.get("/complaints", response_model=list[ComplaintOut])
+@router.get("/complaints", response_model=list[ComplaintOut], responses=problem_responses(403))
 async def list_complaints(
     principal: CurrentPrincipal,
     session: SessionDep,
     commune_code: CommuneQuery = None,
     status_: Annotated[Literal["open", "resolved"] | None, Query(alias="status")] = None,
-    review_id: str | None = None,
+    review_id: ResourceId | None = None,
 ) -> list[ComplaintOut]:
     """Complaints the caller may read, oldest first."""
     authorize_read(principal, SERVICE, commune_code)

@@ -15,18 +15,15 @@ from services.households.review_rules import (
     ReviewPolicy,
     ReviewRuleViolation,
     ReviewStage,
-    add_working_days,
     application_decision_due,
     assert_transition,
     can_register_escape,
     fall_into_poverty_due,
     in_periodic_window,
-    is_working_day,
     meeting_outcome,
     next_stage_after_meeting,
     posting_period_end,
     recognition_blockers,
-    working_days_between,
 )
 from services.households.standards import (
     STANDARDS,
@@ -42,6 +39,7 @@ from services.households.standards import (
     standard_by_code,
     standard_for,
 )
+from shared.workdays import add_working_days, is_working_day, working_days_between
 
 __all__ = [
     "PROVINCE_CODES",

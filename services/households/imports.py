@@ -38,6 +38,7 @@ to find duplicates (about 100-150 bytes per person).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
@@ -54,7 +55,7 @@ from starlette.datastructures import UploadFile
 
 from services.households.models import Household, Person, platform
 from services.households.operations import build_household
-from services.households.schemas import HouseholdIn, PersonIn
+from services.households.schemas import COMMUNE_CODE_PATTERN, HouseholdIn, PersonIn
 from shared.auth import CurrentPrincipal, Principal, Role, authorize_write
 from shared.bulk import (
     IMPORT_REQUEST_BODY,
@@ -70,7 +71,7 @@ from shared.bulk import (
 from shared.events import EventPayload
 from shared.observability import get_logger, progress_logger
 from shared.outbox import append_events
-from shared.problems import Conflict, Forbidden
+from shared.problems import Conflict, Forbidden, problem_responses
 from shared.pseudonym import Pseudonymizer
 from shared.service import Runtime, SessionDep
 
@@ -324,20 +325,25 @@ async def _register_batch(session: AsyncSession, batch: Sequence[Candidate],
     """Register the households of ``batch`` not registered yet, in one transaction; how many."""
     async with session.begin():
         existing = await _registered_refs(session, batch)
-        households: list[Household] = []
-        persons: list[Person] = []
-        events: list[tuple[EventPayload, str]] = []
-        for candidate in batch:
-            if candidate.body is None or candidate.ref in existing:
-                continue
-            household, members, household_events = build_household(candidate.body, pseudonyms)
-            households.append(household)
-            persons += members
-            events += household_events
-        # The rows build_household made, inserted in bulk: add_all's unit of work took 3x longer.
-        if households:
-            await session.execute(insert(Household), _column_values(households))
-            await session.execute(insert(Person), _column_values(persons))
+    # Built outside the write transaction, which on SQLite locks out the relay while it lasts.
+    households: list[Household] = []
+    persons: list[Person] = []
+    events: list[tuple[EventPayload, str]] = []
+    for number, candidate in enumerate(batch):
+        if candidate.body is None or candidate.ref in existing:
+            continue
+        household, members, household_events = build_household(candidate.body, pseudonyms)
+        households.append(household)
+        persons += members
+        events += household_events
+        if number % 50 == 49:
+            await asyncio.sleep(0)  # let other requests and the relay run between households
+    if not households:
+        return 0
+    async with session.begin():
+        # The rows build_household made, in bulk: add_all's unit of work took 3x longer.
+        await session.execute(insert(Household), _column_values(households))
+        await session.execute(insert(Person), _column_values(persons))
         await append_events(session, platform, events)
     return len(households)
 
@@ -386,14 +392,15 @@ def _authorize_import(principal: Principal, commune_code: str | None) -> None:
 
 
 @router.post("/imports/households", response_model=ImportReport, openapi_extra=IMPORT_REQUEST_BODY,
-             responses={413: {"description": "the file is larger than the import limit"},
+             responses={**problem_responses(400, 403, 409),
+                        413: {"description": "the file is larger than the import limit"},
                         415: {"description": "not CSV, JSON or NDJSON"},
                         422: {"description": "invalid rows, nothing imported: see `report`"}})
 async def import_households(
     request: Request, principal: CurrentPrincipal, session: SessionDep, runtime: Runtime,
     dry_run: Annotated[bool, Query(description="validate only; write nothing")] = False,
     commune_code: Annotated[str | None, Query(
-        pattern=r"^\d{5}$", description="reject rows of any other commune")] = None,
+        pattern=COMMUNE_CODE_PATTERN, description="reject rows of any other commune")] = None,
 ) -> ImportReport:
     """Register households from a CSV, JSON or NDJSON file: all valid or nothing written."""
     _authorize_import(principal, commune_code)

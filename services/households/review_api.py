@@ -35,6 +35,7 @@ from services.households.models import (
 from services.households.operations import reclassify
 from services.households.review_queries import (
     SERVICE,
+    CommuneQuery,
     Config,
     ReviewClass,
     approved_meeting,
@@ -61,8 +62,8 @@ from services.households.review_schemas import (
 )
 from shared.auth import CurrentPrincipal, authorize_read, authorize_write, readable_communes
 from shared.outbox import append_event
-from shared.problems import Conflict, Problem, RuleViolation
-from shared.service import SessionDep
+from shared.problems import Conflict, Problem, RuleViolation, problem_responses
+from shared.service import ResourceId, SessionDep
 
 router = APIRouter(tags=["reviews"])
 router.include_router(complaints_api.router)
@@ -85,7 +86,12 @@ def _window(config: Config) -> str:
     return f"{d1} {calendar.month_abbr[m1]} – {d2} {calendar.month_abbr[m2]}"
 
 
-@router.post("/reviews", status_code=status.HTTP_201_CREATED, response_model=ReviewSummaryOut)
+@router.post(
+    "/reviews",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReviewSummaryOut,
+    responses=problem_responses(403, 409),
+)
 async def open_review(
     body: ReviewIn, principal: CurrentPrincipal, session: SessionDep, config: Config
 ) -> ReviewSummaryOut:
@@ -130,11 +136,11 @@ async def open_review(
     return review_summary(review, len(body.household_ids))
 
 
-@router.get("/reviews", response_model=list[ReviewSummaryOut])
+@router.get("/reviews", response_model=list[ReviewSummaryOut], responses=problem_responses(403))
 async def list_reviews(
     principal: CurrentPrincipal,
     session: SessionDep,
-    commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    commune_code: CommuneQuery = None,
     year: Annotated[int | None, Query(ge=2016, le=2100)] = None,
 ) -> list[ReviewSummaryOut]:
     """Reviews the caller may read, newest year first."""
@@ -159,9 +165,9 @@ async def list_reviews(
     return [review_summary(review, count) for review, count in await session.execute(query)]
 
 
-@router.get("/reviews/{review_id}", response_model=ReviewOut)
+@router.get("/reviews/{review_id}", response_model=ReviewOut, responses=problem_responses(403, 404))
 async def read_review(
-    review_id: str,
+    review_id: ResourceId,
     principal: CurrentPrincipal,
     session: SessionDep,
     config: Config,
@@ -175,9 +181,13 @@ async def read_review(
     return await review_view(session, review, config, on or date.today())
 
 
-@router.post("/reviews/{review_id}/households", response_model=ReviewSummaryOut)
+@router.post(
+    "/reviews/{review_id}/households",
+    response_model=ReviewSummaryOut,
+    responses=problem_responses(403, 404, 409),
+)
 async def add_review_households(
-    review_id: str,
+    review_id: ResourceId,
     body: ReviewHouseholdsIn,
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -203,9 +213,10 @@ async def add_review_households(
     "/reviews/{review_id}/meetings",
     status_code=status.HTTP_201_CREATED,
     response_model=MeetingResultOut,
+    responses=problem_responses(403, 404),
 )
 async def hold_meeting(
-    review_id: str,
+    review_id: ResourceId,
     body: MeetingIn,
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -268,9 +279,13 @@ def _procedure_faults(body: MeetingIn) -> list[str]:
     return [fault for fault, held_properly in faults.items() if not held_properly]
 
 
-@router.post("/reviews/{review_id}/posting", response_model=ReviewSummaryOut)
+@router.post(
+    "/reviews/{review_id}/posting",
+    response_model=ReviewSummaryOut,
+    responses=problem_responses(403, 404),
+)
 async def post_results(
-    review_id: str,
+    review_id: ResourceId,
     body: PostingIn,
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -313,9 +328,13 @@ async def post_results(
     return review_summary(review, listed)
 
 
-@router.post("/reviews/{review_id}/recognition", response_model=RecognitionOut)
+@router.post(
+    "/reviews/{review_id}/recognition",
+    response_model=RecognitionOut,
+    responses=problem_responses(403, 404, 409),
+)
 async def recognise(
-    review_id: str,
+    review_id: ResourceId,
     body: RecognitionIn,
     principal: CurrentPrincipal,
     session: SessionDep,

@@ -30,6 +30,7 @@ from services.households.review_schemas import (
     ReviewOut,
     ReviewSummaryOut,
 )
+from services.households.schemas import COMMUNE_CODE_PATTERN
 from shared.auth import Principal, authorize_write
 from shared.problems import Conflict, NotFound, RuleViolation
 from shared.service import Runtime
@@ -72,7 +73,7 @@ def review_config(runtime: Runtime) -> ReviewConfig:
 
 
 Config = Annotated[ReviewConfig, Depends(review_config)]
-CommuneQuery = Annotated[str | None, Query(pattern=r"^\d{5}$")]
+CommuneQuery = Annotated[str | None, Query(pattern=COMMUNE_CODE_PATTERN)]
 
 
 async def get_review(session: AsyncSession, review_id: str, *, for_update: bool = False) -> Review:

@@ -14,6 +14,10 @@ from enum import StrEnum
 from fractions import Fraction
 
 from services.households.standards import PovertyClass
+from shared.workdays import (
+    add_working_days,
+    posting_end,
+)
 
 _ONE_DAY = timedelta(days=1)
 
@@ -23,43 +27,6 @@ class ReviewRuleViolation(ValueError):
 
 
 # --- working days ---------------------------------------------------------------------------
-
-
-def is_working_day(day: date, holidays: Collection[date] = ()) -> bool:
-    """True for Monday–Friday that is not in `holidays`."""
-    return day.weekday() < 5 and day not in holidays
-
-
-def add_working_days(start: date, n: int, holidays: Collection[date] = ()) -> date:
-    """The n-th working day after `start` (start itself is not counted; n=0 gives `start`).
-
-    Saturdays, Sundays and `holidays` are skipped. A negative n is a ValueError.
-    """
-    if n < 0:
-        raise ValueError(f"n must be ≥ 0 working days, got {n}")
-    off = frozenset(holidays)
-    day = start
-    while n > 0:
-        day += _ONE_DAY
-        if is_working_day(day, off):
-            n -= 1
-    return day
-
-
-def working_days_between(a: date, b: date, holidays: Collection[date] = ()) -> int:
-    """Working days d with a < d ≤ b; negative when b is before a.
-
-    Inverse of `add_working_days`: working_days_between(a, add_working_days(a, n)) == n.
-    """
-    if b < a:
-        return -working_days_between(b, a, holidays)
-    off = frozenset(holidays)
-    count, day = 0, a
-    while day < b:
-        day += _ONE_DAY
-        if is_working_day(day, off):
-            count += 1
-    return count
 
 
 # --- policy ---------------------------------------------------------------------------------
@@ -192,9 +159,7 @@ def posting_period_end(
     the count starts on the next working day.
     """
     days = max(policy.posting_working_days, policy.complaint_working_days)
-    if days == 0:
-        return posted_on
-    return add_working_days(posted_on - _ONE_DAY, days, holidays)
+    return posting_end(posted_on, days, holidays)
 
 
 def recognition_blockers(

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from services.households.schemas import Body, ClassName, CommuneCode
+from shared.service import ResourceId
 
 HouseholdIds = Field(min_length=1, max_length=2000, description="households to review (ids)")
 
@@ -19,11 +20,11 @@ class ReviewIn(Body):
     village: str = Field(min_length=1, max_length=120)
     year: int = Field(ge=2016, le=2100)
     opened_on: date
-    household_ids: list[str] = HouseholdIds
+    household_ids: list[ResourceId] = HouseholdIds
 
 
 class ReviewHouseholdsIn(Body):
-    household_ids: list[str] = HouseholdIds
+    household_ids: list[ResourceId] = HouseholdIds
 
 
 class MeetingIn(Body):
@@ -126,8 +127,8 @@ class RecognitionOut(BaseModel):
 
 
 class ComplaintIn(Body):
-    household_id: str
-    review_id: str | None = None
+    household_id: ResourceId
+    review_id: ResourceId | None = None
     filed_on: date
     subject: str = Field(min_length=1, max_length=4000)
 
@@ -163,7 +164,7 @@ ApplicationKind = Literal["fall_into_poverty", "leave_poverty", "reassessment"]
 
 
 class ApplicationIn(Body):
-    household_id: str
+    household_id: ResourceId
     kind: ApplicationKind
     received_on: date
 
@@ -171,7 +172,7 @@ class ApplicationIn(Body):
 class DecisionIn(Body):
     decided_on: date
     outcome: Literal["approved", "refused"]
-    assessment_id: str | None = Field(
+    assessment_id: ResourceId | None = Field(
         None,
         validate_default=True,
         description="required when approved: the household's assessment that decides its class",

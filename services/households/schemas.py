@@ -8,8 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from services.households.domain import InvalidCitizenId, validate_citizen_id
+from shared.service import ResourceId
 
-CommuneCode = Field(pattern=r"^\d{5}$", description="5-digit commune code (GSO)")
+# ASCII digits: pydantic's \d would also accept the digits of other scripts.
+COMMUNE_CODE_PATTERN = r"^[0-9]{5}$"
+CommuneCode = Field(pattern=COMMUNE_CODE_PATTERN, description="5-digit commune code (GSO)")
 ClassName = Literal["poor", "near_poor", "middle_income", "not_poor"]
 
 
@@ -118,7 +121,7 @@ class AssessmentIn(Body):
     standard_code: str | None = Field(
         None, description="defaults to the standard in force on assessed_on"
     )
-    review_id: str | None = None
+    review_id: ResourceId | None = None
     recorded_class: ClassName | None = Field(
         None,
         description="only to record a class different from the computed one; needs override_reason",

@@ -24,6 +24,7 @@ from services.housing.loan_rules import (
     repayment_schedule,
     yearly_interest,
 )
+from shared.workdays import add_working_days, posting_end
 
 __all__ = [
     "POLICIES",
@@ -346,23 +347,9 @@ def split_by_quota(
 # --- public posting before approval ----------------------------------------------------------
 
 
-def add_working_days(start: date, n: int, holidays: Collection[date] = ()) -> date:
-    """The n-th working day after ``start`` (Monday–Friday, not a holiday); n=0 is ``start``."""
-    if n < 0:
-        raise ValueError(f"n must be ≥ 0 working days, got {n}")
-    day = start
-    while n > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5 and day not in holidays:
-            n -= 1
-    return day
-
-
 def posting_period_end(posted_on: date, working_days: int, holidays: Collection[date] = ()) -> date:
     """Last day of the public posting; the posting day counts when it is a working day."""
-    if working_days == 0:
-        return posted_on
-    return add_working_days(posted_on - timedelta(days=1), working_days, holidays)
+    return posting_end(posted_on, working_days, holidays)
 
 
 def approval_blocker(posting_ends_on: date, approve_on: date) -> str | None:

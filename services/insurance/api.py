@@ -11,13 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from services.insurance.cards import (
-    follow_entitlements,
-    issue_card,
-    renew_card,
-    revoke_card,
-    sweep,
-)
+from services.insurance.cards import issue_card, renew_card, revoke_card
 from services.insurance.domain import (
     POLICIES,
     BeneficiaryGroup,
@@ -25,6 +19,7 @@ from services.insurance.domain import (
     LocalRules,
     local_date,
 )
+from services.insurance.lifecycle import follow_entitlements, sweep
 from services.insurance.models import Card, Entitlement, InsuredHousehold, platform
 from services.insurance.operations import (
     Grant,
@@ -271,7 +266,12 @@ async def renew(
         out: Outbox = []
         with rule_problems("body.valid_from"):
             new = await renew_card(
-                session, card, valid_from=body.valid_from or today(), rules=rules, out=out
+                session,
+                card,
+                valid_from=body.valid_from or today(),
+                issued_on=today(),
+                rules=rules,
+                out=out,
             )
         await append_events(session, platform, out)
     return card_out(new, show_number=True)

@@ -1,5 +1,4 @@
-"""Card operations: issue, record a VSS confirmation, renew, revoke, expire, and the sweep
-that makes cards follow entitlements over time.
+"""Card operations: issue, record a VSS confirmation or renewal, renew, revoke, expire.
 
 Like :mod:`services.insurance.operations`, each works inside the caller's transaction and
 appends the events it causes to ``out``.
@@ -8,11 +7,9 @@ appends the events it causes to ``out``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.insurance.domain import (
@@ -28,15 +25,12 @@ from services.insurance.domain import (
     waiting_since,
 )
 from services.insurance.events import CardExpired, CardIssued, CardRenewed, CardRevoked
-from services.insurance.models import Card, Entitlement, InsuredPerson
+from services.insurance.models import Card, InsuredPerson
 from services.insurance.operations import (
     Outbox,
     active_card,
-    current_clause,
-    end_entitlement,
     entitlement_view,
     entitlements_of,
-    get_person,
 )
 from shared.problems import Conflict, RuleViolation
 
@@ -232,14 +226,46 @@ def expire_card(card: Card, out: Outbox) -> date:
     return ended_on
 
 
+async def _replace(session: AsyncSession, old: Card, new: Card, out: Outbox) -> Card:
+    """Close ``old`` as renewed and make ``new`` the active card (card_renewed)."""
+    _close(old, CardStatus.RENEWED, new.valid_from, f"renewed by card {new.id}")
+    await session.flush()  # the old card stops being active before the new one starts
+    new.renewed_from_card_id = old.id
+    session.add(new)
+    await session.flush()
+    out.append(
+        (
+            CardRenewed(
+                card_id=new.id,
+                renewed_card_id=old.id,
+                person_id=new.person_id,
+                commune_code=new.commune_code,
+                object_code=new.object_code,
+                benefit_level=new.benefit_level,
+                valid_from=new.valid_from,
+                valid_to=new.valid_to,
+                renewed_on=new.issued_on,
+                entitlement_id=new.entitlement_id,
+            ),
+            new.person_id,
+        )
+    )
+    return new
+
+
 async def renew_card(
-    session: AsyncSession, card: Card, *, valid_from: date, rules: LocalRules, out: Outbox
+    session: AsyncSession,
+    card: Card,
+    *,
+    valid_from: date,
+    issued_on: date,
+    rules: LocalRules,
+    out: Outbox,
 ) -> Card:
     """Replace an active card by a new one under the person's best current entitlement."""
     if card.status != CardStatus.ACTIVE:
         raise Conflict(f"card {card.id} is {card.status}: only an active card is renewed")
-    person = await get_person(session, card.person_id)
-    views = [entitlement_view(e) for e in await entitlements_of(session, person.id)]
+    views = [entitlement_view(e) for e in await entitlements_of(session, card.person_id)]
     best = best_entitlement(views, valid_from)
     if best is None:
         raise RuleViolation(
@@ -247,138 +273,51 @@ async def renew_card(
             field="body.valid_from",
         )
     number = card_number_for(best.group, valid_from, card.card_number[-10:], rules)
-    _close(card, CardStatus.RENEWED, valid_from, "renewed")
-    await session.flush()  # the old card stops being active before the new one starts
     new = Card(
         id=str(uuid.uuid4()),
-        person_id=person.id,
-        commune_code=person.commune_code,
+        person_id=card.person_id,
+        commune_code=card.commune_code,
         card_number=str(number),
         object_code=number.object_code,
         benefit_level=number.benefit_level,
         province_code=number.province_code,
         valid_from=valid_from,
         valid_to=card_valid_to(valid_from, views, rules),
-        issued_on=valid_from,
+        issued_on=issued_on,
         status=CardStatus.ACTIVE.value,
         source="local",
         entitlement_id=best.entitlement_id,
-        renewed_from_card_id=card.id,
     )
-    session.add(new)
-    await session.flush()
-    out.append(
-        (
-            CardRenewed(
-                card_id=new.id,
-                renewed_card_id=card.id,
-                person_id=person.id,
-                commune_code=new.commune_code,
-                object_code=new.object_code,
-                benefit_level=new.benefit_level,
-                valid_from=new.valid_from,
-                valid_to=new.valid_to,
-                renewed_on=valid_from,
-                entitlement_id=new.entitlement_id,
-            ),
-            person.id,
-        )
-    )
-    return new
+    return await _replace(session, card, new, out)
 
 
-async def follow_entitlements(
+async def record_partner_renewal(
     session: AsyncSession,
-    person_ids: Sequence[str],
-    on: date,
-    out: Outbox,
+    held: Card,
     *,
-    caused_by_event_id: str | None = None,
-) -> int:
-    """Revoke the active cards of those of ``person_ids`` with no entitlement current on ``on``.
-
-    Returns how many cards were revoked.
-    """
-    if not person_ids:
-        return 0
-    uncovered = await session.execute(
-        select(Card).where(
-            Card.person_id.in_(list(person_ids)),
-            Card.status == CardStatus.ACTIVE,
-            ~exists().where(Entitlement.person_id == Card.person_id, current_clause(on)),
-        )
+    valid_from: date,
+    valid_to: date,
+    issued_on: date,
+    import_id: str,
+    out: Outbox,
+) -> Card:
+    """The agency renewed the active card ``held`` (same number, later validity)."""
+    views = [entitlement_view(e) for e in await entitlements_of(session, held.person_id)]
+    best = best_entitlement(views, valid_from)
+    new = Card(
+        id=str(uuid.uuid4()),
+        person_id=held.person_id,
+        commune_code=held.commune_code,
+        card_number=held.card_number,
+        object_code=held.object_code,
+        benefit_level=held.benefit_level,
+        province_code=held.province_code,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        issued_on=issued_on,
+        status=CardStatus.ACTIVE.value,
+        source="partner",
+        entitlement_id=best.entitlement_id if best else None,
+        partner_import_id=import_id,
     )
-    revoked = 0
-    for card in uncovered.scalars():
-        ended = (
-            await session.execute(
-                select(Entitlement)
-                .where(Entitlement.person_id == card.person_id, Entitlement.ends_on <= on)
-                .order_by(Entitlement.ends_on.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        reason = (
-            f"entitlement {ended.group} ended on {ended.ends_on}: {ended.end_reason}"
-            if ended is not None and ended.ends_on is not None
-            else "no current entitlement"
-        )
-        revoke_card(
-            card,
-            on,
-            reason,
-            out,
-            entitlement_id=ended.id if ended else None,
-            caused_by_event_id=caused_by_event_id or (ended.ended_by_event_id if ended else None),
-        )
-        revoked += 1
-    return revoked
-
-
-@dataclass
-class SweepResult:
-    on: date
-    entitlements_ended: int = 0
-    cards_expired: int = 0
-    cards_revoked: int = 0
-
-
-async def sweep(session: AsyncSession, on: date, out: Outbox) -> SweepResult:
-    """What the passing of time changes by ``on``.
-
-    Entitlements reaching an end known when they were granted (a child's 6th birthday, an
-    operator's end date) end; active cards past their validity expire; active cards whose
-    holder has no entitlement current on ``on`` (a grace that ran out) are revoked.
-    """
-    result = SweepResult(on)
-    due = await session.execute(
-        select(Entitlement).where(
-            Entitlement.end_reason.is_(None),
-            Entitlement.ends_on.is_not(None),
-            Entitlement.ends_on <= on,
-        )
-    )
-    for entitlement in due.scalars():
-        assert entitlement.ends_on is not None
-        reason = (
-            f"turned 6 on {entitlement.ends_on.isoformat()}"
-            if entitlement.group == "child_under_6"
-            else f"reached the end date set when granted ({entitlement.ends_on.isoformat()})"
-        )
-        end_entitlement(entitlement, entitlement.ends_on, reason, out)
-        result.entitlements_ended += 1
-    expired = await session.execute(
-        select(Card).where(Card.status == CardStatus.ACTIVE, Card.valid_to < on)
-    )
-    for card in expired.scalars():
-        expire_card(card, out)
-        result.cards_expired += 1
-    await session.flush()
-    uncovered = await session.execute(
-        select(Card.person_id).where(
-            Card.status == CardStatus.ACTIVE,
-            ~exists().where(Entitlement.person_id == Card.person_id, current_clause(on)),
-        )
-    )
-    result.cards_revoked = await follow_entitlements(session, list(uncovered.scalars()), on, out)
-    return result
+    return await _replace(session, held, new, out)

@@ -274,14 +274,15 @@ def add_months(day: date, months: int) -> date:
 def card_valid_to(
     valid_from: date, entitlements: Iterable[EntitlementView], rules: LocalRules
 ) -> date:
-    """Last valid day of a card from ``valid_from``: the configured validity, cut at the
-    latest known end of the entitlements current on ``valid_from`` (a child's 6th birthday)."""
-    current = [e for e in entitlements if is_current(e.starts_on, e.ends_on, valid_from)]
-    if not current:
+    """Last valid day of a card from ``valid_from``: the configured validity, cut the day
+    before the known end of the entitlement it is issued under (a child's 6th birthday: the
+    TE card stops there, and a poor child then gets an HN card)."""
+    best = best_entitlement(entitlements, valid_from)
+    if best is None:
         raise InsuranceRuleViolation(f"no entitlement is current on {valid_from.isoformat()}")
     valid_to = add_months(valid_from, rules.card_validity_months) - timedelta(days=1)
-    if all(e.ends_on is not None for e in current):
-        valid_to = min(valid_to, max(e.ends_on for e in current if e.ends_on) - timedelta(days=1))
+    if best.ends_on is not None:
+        valid_to = min(valid_to, best.ends_on - timedelta(days=1))
     return valid_to
 
 

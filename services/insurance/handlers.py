@@ -18,7 +18,6 @@ from functools import partial
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from services.insurance.cards import follow_entitlements
 from services.insurance.domain import (
     HOUSEHOLD_GROUPS,
     POLICIES,
@@ -29,6 +28,7 @@ from services.insurance.domain import (
     local_date,
     sixth_birthday,
 )
+from services.insurance.lifecycle import follow_entitlements
 from services.insurance.models import InsuredHousehold, InsuredPerson
 from services.insurance.operations import (
     Grant,

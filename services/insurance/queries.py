@@ -94,45 +94,54 @@ async def uncarded(
         .where(current_clause(on), ~has_card)
         .where(*_in_communes(InsuredPerson.commune_code, communes, commune_code))
     )
-    rows = (await session.execute(query)).tuples().all()
+    rows = (await session.execute(query)).all()
     by_person: dict[str, list[Entitlement]] = defaultdict(list)
     persons: dict[str, InsuredPerson] = {}
     for entitlement, person in rows:
         by_person[person.id].append(entitlement)
         persons[person.id] = person
     last_card_end = await _last_card_ends(session, list(persons))
-    policy = policy_for(on)
-    items = []
-    for person_id, entitlements in by_person.items():
-        views = [entitlement_view(e) for e in entitlements]
-        best = best_entitlement(views, on)
-        assert best is not None  # every row is current on ``on``
-        person = persons[person_id]
-        ended = last_card_end.get(person_id)
-        since = waiting_since(min(v.starts_on for v in views), [ended] if ended else [])
-        due = issue_due_on(since, rules)
-        terms = policy.terms[best.group]
-        items.append(
-            UncardedOut(
-                person_id=person_id,
-                household_id=person.household_id,
-                commune_code=person.commune_code,
-                citizen_pseudonym=person.citizen_pseudonym,
-                group=best.group.value,
-                object_code=terms.object_code,
-                benefit_level=terms.benefit_level,
-                subsidy_percent=best.subsidy_percent,
-                policy_code=policy.code,
-                entitlement_id=best.entitlement_id,
-                waiting_since=since,
-                due_on=due,
-                overdue=on > due,
-                proposed_valid_from=on,
-                proposed_valid_to=card_valid_to(on, views, rules),
-            )
-        )
+    items = [
+        _uncarded_item(persons[person_id], entitlements, last_card_end.get(person_id), on, rules)
+        for person_id, entitlements in by_person.items()
+    ]
     items.sort(key=lambda item: (item.waiting_since, item.person_id))
     return items
+
+
+def _uncarded_item(
+    person: InsuredPerson,
+    entitlements: list[Entitlement],
+    last_card_ended: date | None,
+    on: date,
+    rules: LocalRules,
+) -> UncardedOut:
+    views = [entitlement_view(e) for e in entitlements]
+    best = best_entitlement(views, on)
+    assert best is not None  # every entitlement given is current on ``on``
+    since = waiting_since(
+        min(v.starts_on for v in views), [last_card_ended] if last_card_ended else []
+    )
+    due = issue_due_on(since, rules)
+    policy = policy_for(on)
+    terms = policy.terms[best.group]
+    return UncardedOut(
+        person_id=person.id,
+        household_id=person.household_id,
+        commune_code=person.commune_code,
+        citizen_pseudonym=person.citizen_pseudonym,
+        group=best.group.value,
+        object_code=terms.object_code,
+        benefit_level=terms.benefit_level,
+        subsidy_percent=best.subsidy_percent,
+        policy_code=policy.code,
+        entitlement_id=best.entitlement_id,
+        waiting_since=since,
+        due_on=due,
+        overdue=on > due,
+        proposed_valid_from=on,
+        proposed_valid_to=card_valid_to(on, views, rules),
+    )
 
 
 async def _last_card_ends(session: AsyncSession, person_ids: list[str]) -> dict[str, date]:
@@ -143,7 +152,7 @@ async def _last_card_ends(session: AsyncSession, person_ids: list[str]) -> dict[
         .where(Card.person_id.in_(person_ids), Card.ended_on.is_not(None))
         .group_by(Card.person_id)
     )
-    return {person_id: ended for person_id, ended in rows.tuples() if ended is not None}
+    return {person_id: ended for person_id, ended in rows if ended is not None}
 
 
 async def to_revoke(
