@@ -8,6 +8,8 @@ so knowing one service's app.py means knowing all five.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from typing import Annotated, Any
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import StringConstraints
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -34,7 +37,13 @@ from shared.observability import (
     instrument_fastapi,
 )
 from shared.outbox import OutboxRelay, PlatformTables, mark_all_unsent
-from shared.problems import BodySizeLimitMiddleware, install_problem_handlers
+from shared.problems import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEM_RESPONSES,
+    BodySizeLimitMiddleware,
+    ProblemDetails,
+    install_problem_handlers,
+)
 from shared.pseudonym import Pseudonymizer
 from shared.service_client import ClientCredentials, ServiceClient, ServiceTokens
 
@@ -60,6 +69,9 @@ class ServiceDefinition:
     consumers: Sequence[ConsumerSpec] = ()
     import_path_prefixes: Sequence[str] = ()
     on_startup: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    #: Long-running loops (periodic sweeps, tree-head signing) started after start-up and
+    #: cancelled, before the consumers stop, on shutdown.
+    background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
     version: str = "0.1.0"
 
 
@@ -75,6 +87,7 @@ class ServiceRuntime:
     pseudonyms: Pseudonymizer
     relay: OutboxRelay | None = None
     consumers: list[EventConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def broker_reachable(self) -> bool:
@@ -182,10 +195,29 @@ async def start_runtime(definition: ServiceDefinition, settings: ServiceSettings
             runtime.consumers.append(consumer)
     for hook in definition.on_startup:
         await hook(runtime)
+    for loop in definition.background:
+        runtime.tasks.append(asyncio.create_task(_logged(loop, runtime), name=loop.__name__))
     return runtime
 
 
+async def _logged(
+    loop: Callable[[ServiceRuntime], Awaitable[None]], runtime: ServiceRuntime
+) -> None:
+    try:
+        await loop(runtime)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("background.crashed", task=loop.__name__)
+        raise
+
+
 async def stop_runtime(runtime: ServiceRuntime) -> None:
+    for task in runtime.tasks:
+        task.cancel()
+    for task in runtime.tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
     for consumer in runtime.consumers:
         await consumer.stop()
     if runtime.relay is not None:
@@ -230,7 +262,62 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     app.include_router(health_router())
     for router in definition.routers:
         app.include_router(router)
+    document_problems(app)
     return app
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI document say what its problem handlers send.
+
+    Every 4xx/5xx response becomes ``application/problem+json`` (:class:`ProblemDetails`, or
+    the route's own problem model), FastAPI's generic 422 included; operations behind a
+    bearer token may answer 401, and operations with a request body 400 and 413.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        described = app.openapi_schema is not None
+        document = generate()
+        if not described:
+            _describe_problems(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_SCHEMAS = "#/components/schemas/"
+_FASTAPI_422 = {"$ref": f"{_SCHEMAS}HTTPValidationError"}
+
+
+def _describe_problems(document: dict[str, Any]) -> None:
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    problem = ProblemDetails.model_json_schema(ref_template=_SCHEMAS + "{model}")
+    for name, definition in {**problem.pop("$defs", {}), "ProblemDetails": problem}.items():
+        schemas.setdefault(name, definition)
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for code in _generic_problems(operation):
+                description = PROBLEM_RESPONSES[code]["description"]
+                responses.setdefault(str(code), {"description": description})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    schema = response.get("content", {}).get("application/json", {}).get("schema")
+                    if schema in (None, _FASTAPI_422):
+                        schema = {"$ref": f"{_SCHEMAS}ProblemDetails"}
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": schema}}
+    paths = json.dumps(document.get("paths", {}))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f'"{_SCHEMAS}{unused}"' not in paths:
+            schemas.pop(unused, None)
+
+
+def _generic_problems(operation: dict[str, Any]) -> list[int]:
+    """What any operation of its kind may answer, whatever its route declares."""
+    codes = [401] if operation.get("security") else []
+    if "requestBody" in operation:
+        codes += [400, 413]  # a body that cannot be decoded; one over the size limit
+    return codes
 
 
 def health_router() -> APIRouter:
@@ -274,3 +361,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+#: How the platform writes the ids it issues: ``str(uuid4())``.
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+#: An id the platform issued, as a path, query or body value: anything else is a 422 naming
+#: the input, never a lookup of arbitrary text.
+ResourceId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]

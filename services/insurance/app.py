@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
@@ -66,8 +63,9 @@ DEFINITION = ServiceDefinition(
 )
 
 
-async def sweep_periodically(runtime: ServiceRuntime, interval: float) -> None:
-    """Run the sweep for today now and every ``interval`` seconds until cancelled."""
+async def sweep_periodically(runtime: ServiceRuntime) -> None:
+    """Run the sweep for today now and every ``sweep_interval_seconds`` until cancelled."""
+    interval = getattr(runtime.settings, "sweep_interval_seconds", 3600.0)
     while True:
         try:
             async with runtime.sessions() as session, session.begin():
@@ -84,27 +82,10 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
     """The insurance ASGI app (settings from ANSINH_INSURANCE_* unless given)."""
     settings = settings or InsuranceSettings()
     rules = settings.local_rules() if isinstance(settings, InsuranceSettings) else LocalRules()
-    interval = getattr(settings, "sweep_interval_seconds", 3600.0)
     spec = ConsumerSpec(
         name=CONSUMER, topics=[topic_for("households")], handlers=handlers_for(rules)
     )
-    app = create_app(dataclasses.replace(DEFINITION, consumers=[spec]), settings)
+    definition = dataclasses.replace(DEFINITION, consumers=[spec], background=[sweep_periodically])
+    app = create_app(definition, settings)
     app.state.insurance_rules = rules
-    platform_lifespan = app.router.lifespan_context
-
-    # ServiceDefinition has start-up hooks only; the sweep task must also stop with the app.
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with platform_lifespan(app):
-            task = asyncio.create_task(
-                sweep_periodically(app.state.runtime, interval), name="insurance-sweep"
-            )
-            try:
-                yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-    app.router.lifespan_context = lifespan
     return app
