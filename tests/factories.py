@@ -7,8 +7,8 @@ from typing import Any
 
 _serial = itertools.count(1)
 
-COMMUNE_NHON_HUNG = "30337"
-COMMUNE_AN_CU = "30346"
+COMMUNE_NHON_HUNG = "30511"
+COMMUNE_AN_CU = "30526"
 
 
 def citizen_id(*, sex: str = "male", birth_year: int = 1980, province: str = "089") -> str:

@@ -1,6 +1,6 @@
 """Administrative units as data with validity dates (which commune lay in which district when).
 
-The service ships the Tịnh Biên units (data/admin_units.json, codes unconfirmed) and loads
+The platform ships the Tịnh Biên units (shared/data/admin_units.json) and this service loads
 them, or the file named by ``ANSINH_EMPLOYMENT_ADMIN_UNITS_FILE``, at start-up. Loading
 adds units not yet present and never deletes, so corrections are new rows with dates.
 """
@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.employment.domain import AdminUnit
 from services.employment.models import AdminUnitRow
+from shared.admin_units import DEFAULT_FILE as SHARED_ADMIN_UNITS_FILE
 
-DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "admin_units.json"
+DEFAULT_FILE = SHARED_ADMIN_UNITS_FILE
 LEVELS = ("province", "district", "commune")
 
 

@@ -26,7 +26,7 @@ class HousingSettings(settings_class(SERVICE)):  # type: ignore[misc]
 
     list_posting_working_days: int = 3  # unconfirmed: same default as the review posting
     yearly_quota_per_commune: int = 50  # unconfirmed: the province allocates it
-    # Per-commune overrides, e.g. ANSINH_HOUSING_COMMUNE_QUOTAS='{"30337": 12}'.
+    # Per-commune overrides, e.g. ANSINH_HOUSING_COMMUNE_QUOTAS='{"30511": 12}'.
     commune_quotas: dict[str, int] = Field(default_factory=dict)
     # Public holidays skipped when counting posting days.
     holidays: list[date] = Field(default_factory=list)

@@ -19,8 +19,8 @@ from services.housing.app import HousingSettings, create
 from shared.events import CloudEvent, dataschema_for, rfc3339, topic_for
 from tests.support import bearer, running_app, token
 
-COMMUNE = "30337"  # Nhơn Hưng
-OTHER_COMMUNE = "30346"  # An Cư
+COMMUNE = "30511"  # Nhơn Hưng
+OTHER_COMMUNE = "30526"  # An Cư
 
 
 def housing_settings(

@@ -42,7 +42,7 @@ async def test_operator_writes_only_in_own_commune(households: httpx.AsyncClient
     other = factories.household(commune=factories.COMMUNE_AN_CU)
     refused = await households.post("/households", json=other, headers=operator(data_dir))
     assert refused.status_code == 403
-    assert "30346" in refused.json()["detail"]
+    assert "30526" in refused.json()["detail"]
     inspector = bearer(token(data_dir, "inspector"))
     assert (await households.post("/households", json=other, headers=inspector)).status_code == 403
     # An operator lists only their own communes; an inspector sees all.

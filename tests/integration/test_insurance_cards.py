@@ -281,14 +281,14 @@ async def test_the_database_itself_refuses_a_second_active_card(database_url: st
     card = (
         "INSERT INTO cards (id, person_id, commune_code, card_number, object_code, "
         "benefit_level, province_code, valid_from, valid_to, issued_on, status, source) "
-        "VALUES (:id, :person, '30337', :number, 'HN', 2, '89', :day, :day, :day, :status, "
+        "VALUES (:id, :person, '30511', :number, 'HN', 2, '89', :day, :day, :day, :status, "
         "'partner')"
     )
     try:
         async with engine.begin() as conn:
             await conn.execute(text(
                 "INSERT INTO persons (id, household_id, commune_code, sex, date_of_birth, "
-                "ethnic_minority, added_event_id) VALUES (:id, 'h', '30337', 'male', :day, "
+                "ethnic_minority, added_event_id) VALUES (:id, 'h', '30511', 'male', :day, "
                 "false, 'e')"), {"id": person, "day": today_})  # fmt: skip
             for status in ("active", "revoked", "duplicate"):
                 await conn.execute(text(card), {"id": str(uuid.uuid4()), "person": person,

@@ -50,7 +50,7 @@ async def test_api_relay_and_consumer_share_one_trace(households: httpx.AsyncCli
     assert publish and publish[0].parent is not None
 
     # A consumer continues the trace of the record it handles.
-    payload = HouseholdReclassified(household_id=household_id, commune_code="30337", from_class="unclassified",
+    payload = HouseholdReclassified(household_id=household_id, commune_code="30511", from_class="unclassified",
                                     to_class="poor", standard_code="QD-59-2015", reasons=["t"],
                                     effective_date="2019-12-10", basis="periodic_review")
     follow_up = new_event(payload, subject=household_id)

@@ -293,6 +293,6 @@ class TestAdministrativeUnits:
         assert communes_of(self.units, "890", date(2026, 1, 1), date(2026, 12, 31)) == frozenset()
 
     def test_a_commune_covers_itself_and_the_province_its_districts_communes(self) -> None:
-        assert communes_of(self.units, "30325", date(2019, 1, 1), date(2019, 12, 31)) == {"30325"}
+        assert communes_of(self.units, "30511", date(2019, 1, 1), date(2019, 12, 31)) == {"30511"}
         assert len(communes_of(self.units, "89", date(2019, 1, 1), date(2019, 12, 31))) == 14
         assert communes_of(self.units, "99999", date(2019, 1, 1), date(2019, 12, 31)) == frozenset()

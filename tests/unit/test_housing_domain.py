@@ -240,8 +240,8 @@ class TestPostingBeforeApproval:
         assert approval_blocker(ends, date(2019, 6, 6)) is None
 
     def test_quota_per_commune(self) -> None:
-        policy = ListPolicy(yearly_quota_per_commune=10, commune_quotas={"30337": 2})
-        assert policy.quota_for("30337") == 2
-        assert policy.quota_for("30346") == 10
+        policy = ListPolicy(yearly_quota_per_commune=10, commune_quotas={"30511": 2})
+        assert policy.quota_for("30511") == 2
+        assert policy.quota_for("30526") == 10
         with pytest.raises(ValueError, match="quotas"):
-            ListPolicy(commune_quotas={"30337": -1})
+            ListPolicy(commune_quotas={"30511": -1})

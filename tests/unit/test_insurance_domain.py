@@ -36,8 +36,8 @@ from services.insurance.domain import (
 
 G = BeneficiaryGroup
 RULES = LocalRules()
-COMMUNE = "30337"
-POOR_COMMUNE = "30346"
+COMMUNE = "30511"
+POOR_COMMUNE = "30526"
 LAST_146, FIRST_188 = date(2025, 8, 14), date(2025, 8, 15)
 
 
