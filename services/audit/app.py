@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -33,6 +31,22 @@ class AuditSettings(settings_class(SERVICE)):  # type: ignore[misc]
     export_max_events: int = api.DEFAULT_EXPORT_MAX_EVENTS
 
 
+async def load_ledger_key(runtime: ServiceRuntime) -> None:
+    """Start-up: the signing key and the tree-head publisher, for the API and the loop."""
+    settings = runtime.settings
+    if not isinstance(settings, AuditSettings):
+        raise TypeError("the audit service runs with AuditSettings")
+    key = ledger_key(settings)
+    publisher = TreeHeadPublisher(runtime.sessions, key, settings.tree_head_interval_seconds)
+    runtime.extras.update(ledger_key=key, tree_heads=publisher)
+
+
+async def sign_tree_heads(runtime: ServiceRuntime) -> None:
+    """Background: a signed tree head at most ``tree_head_interval_seconds`` behind."""
+    publisher: TreeHeadPublisher = runtime.extras["tree_heads"]
+    await publisher.run()
+
+
 DEFINITION = ServiceDefinition(
     name=SERVICE,
     title="Audit: the verifiable trail of every event",
@@ -41,6 +55,8 @@ DEFINITION = ServiceDefinition(
     routers=api.routers,
     # Its own topic too: findings it publishes are on the trail like every other event.
     consumers=[ConsumerSpec(name="ledger", topics=list(ALL_TOPICS), handlers=HANDLERS)],
+    on_startup=[load_ledger_key],
+    background=[sign_tree_heads],
 )
 
 
@@ -54,26 +70,4 @@ def ledger_key(settings: AuditSettings) -> LedgerKey:
 
 def create(settings: AuditSettings | None = None) -> FastAPI:
     """The audit ASGI app (settings from ANSINH_AUDIT_* unless given)."""
-    audit_settings = settings or AuditSettings()
-    key = ledger_key(audit_settings)
-    app = create_app(DEFINITION, audit_settings)
-    platform_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        # Inside the platform's lifespan: the database is migrated and open before the
-        # first head is signed, and signing stops before the database closes.
-        async with platform_lifespan(app_):
-            runtime: ServiceRuntime = app_.state.runtime
-            publisher = TreeHeadPublisher(
-                runtime.sessions, key, audit_settings.tree_head_interval_seconds
-            )
-            runtime.extras.update(ledger_key=key, tree_heads=publisher)
-            publisher.start()
-            try:
-                yield
-            finally:
-                await publisher.stop()
-
-    app.router.lifespan_context = lifespan
-    return app
+    return create_app(DEFINITION, settings or AuditSettings())

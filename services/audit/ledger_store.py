@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text, tuple_
+from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,21 +107,27 @@ class LedgerStore:
             leaf_hash=leaf,
             event_bytes=event_bytes,
         )
+        await self._write(entry, event, ledger.completed_nodes(index, leaf, siblings))
+        return entry, True
+
+    async def _write(
+        self, entry: LedgerEntry, event: CloudEvent, completed: list[tuple[NodeId, bytes]]
+    ) -> None:
+        """Insert the leaf, the subtrees it completes and its trail index rows."""
         await self.session.execute(
             insert(LedgerLeaf).values(
-                leaf_index=index,
-                event_id=event.id,
-                ce_type=event.type,
+                leaf_index=entry.leaf_index,
+                event_id=entry.event_id,
+                ce_type=entry.ce_type,
                 ce_source=event.source,
-                ce_subject=event.subject,
+                ce_subject=entry.ce_subject,
                 ce_time=event.time,
                 occurred_at=entry.occurred_at,
                 commune_code=entry.commune_code,
-                leaf_hash=leaf,
-                event_bytes=event_bytes,
+                leaf_hash=entry.leaf_hash,
+                event_bytes=entry.event_bytes,
             )
         )
-        completed = ledger.completed_nodes(index, leaf, siblings)
         if completed:
             await self.session.execute(
                 insert(LedgerNode),
@@ -130,11 +136,10 @@ class LedgerStore:
         await self.session.execute(
             insert(LedgerTrail),
             [
-                {"subject_id": i, "occurred_at": entry.occurred_at, "leaf_index": index}
+                {"subject_id": i, "occurred_at": entry.occurred_at, "leaf_index": entry.leaf_index}
                 for i in sorted(trail_ids(event.subject, event.data))
             ],
         )
-        return entry, True
 
     async def _lock_for_append(self) -> None:
         # SQLite transactions already hold the write lock (BEGIN IMMEDIATE); PostgreSQL
@@ -163,16 +168,24 @@ class LedgerStore:
                     LedgerLeaf.leaf_index.in_(chunk)
                 )
             )
-            found.update({NodeId(0, r.leaf_index): r.leaf_hash for r in rows})
+            found.update({NodeId(0, r.leaf_index): bytes(r.leaf_hash) for r in rows})
         for inner_chunk in _chunks(inner):
+            # One term per level: SQLite scans the whole table for a row-value IN list,
+            # but searches the primary key for each (level = ? AND node_index IN (...)).
+            by_level: dict[int, list[int]] = {}
+            for node in inner_chunk:
+                by_level.setdefault(node.level, []).append(node.index)
             rows = await self.session.execute(
                 select(LedgerNode.level, LedgerNode.node_index, LedgerNode.hash).where(
-                    tuple_(LedgerNode.level, LedgerNode.node_index).in_(
-                        [(n.level, n.index) for n in inner_chunk]
+                    or_(
+                        *(
+                            and_(LedgerNode.level == level, LedgerNode.node_index.in_(indexes))
+                            for level, indexes in by_level.items()
+                        )
                     )
                 )
             )
-            found.update({NodeId(r.level, r.node_index): r.hash for r in rows})
+            found.update({NodeId(r.level, r.node_index): bytes(r.hash) for r in rows})
         return found
 
     async def _require_size(self, size: int) -> None:

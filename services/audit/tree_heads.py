@@ -8,7 +8,6 @@ replicas each may try; the first head stored for a size stands (tree_size is uni
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,18 +29,6 @@ class TreeHeadPublisher:
         self.sessions = sessions
         self.key = key
         self.interval = interval
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="audit-tree-heads")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._task, timeout=30)
-            self._task = None
 
     async def sign_now(self) -> SignedTreeHead | None:
         """Sign a head for the current size if the ledger grew; return the latest head."""
@@ -53,11 +40,11 @@ class TreeHeadPublisher:
                 return signed
             return await store.latest_tree_head()
 
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
+    async def run(self) -> None:
+        """Sign heads every ``interval`` seconds until cancelled (at service shutdown)."""
+        while True:
             try:
                 await self.sign_now()
             except Exception as exc:  # database busy or down: try again next round
                 log.warning("ledger.tree_head_failed", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+            await asyncio.sleep(self.interval)
