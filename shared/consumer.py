@@ -76,6 +76,16 @@ class On:
 ANY_EVENT_TYPE = "*"
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A record that parsed and validated, ready for its handler."""
+
+    record: ConsumerRecord[Any, Any]
+    event: CloudEvent
+    payload: BaseModel
+    handler: Handler
+
+
 class _CommitOnRevoke(ConsumerRebalanceListener):
     def __init__(self, owner: EventConsumer) -> None:
         self.owner = owner
@@ -165,11 +175,11 @@ class EventConsumer:
                 await asyncio.sleep(1)
                 continue
             for tp, records in batches.items():
-                for record in records:
-                    if self._stopping:
-                        break
-                    await self.process(record)
-                    self._processed[tp] = record.offset + 1
+                if self._stopping:
+                    break
+                done = await self.process_batch(records)
+                if done:
+                    self._processed[tp] = records[done - 1].offset + 1
             if batches:
                 await self.commit_processed()
                 await self._observe_lag()
@@ -207,67 +217,128 @@ class EventConsumer:
 
     async def process(self, record: ConsumerRecord[Any, Any]) -> str:
         """Apply one record; return its outcome (applied, duplicate, ignored, dead_lettered)."""
+        outcomes: list[str] = []
+        await self.process_batch([record], outcomes)
+        return outcomes[0]
+
+    async def process_batch(
+        self, records: Sequence[ConsumerRecord[Any, Any]], outcomes: list[str] | None = None
+    ) -> int:
+        """Apply records of one partition in order; return how many (a prefix) were handled.
+
+        Consecutive applicable events share ONE transaction, each inside its own savepoint,
+        so a batch costs one commit. An event whose handler fails stops the run there: the
+        events before it commit, it is retried alone (then dead-lettered), and the run goes
+        on after it — per-partition order is kept.
+        """
+        outcomes = [] if outcomes is None else outcomes
+        pending: list[_Prepared] = []
+        for record in records:
+            prepared = await self._prepare(record, outcomes)
+            if prepared is not None:
+                pending.append(prepared)
+        while pending and not self._stopping:
+            committed, failed = await self._apply_run(pending, outcomes)
+            pending = pending[committed:]
+            if failed and pending:
+                outcomes.append(await self._apply_with_retries(pending[0], tried=1))
+                pending = pending[1:]
+        # Offsets may only move past the first record not yet applied.
+        return records.index(pending[0].record) if pending else len(records)
+
+    async def _prepare(
+        self, record: ConsumerRecord[Any, Any], outcomes: list[str]
+    ) -> _Prepared | None:
+        """Parse and validate; invalid records are dead-lettered, unknown types ignored."""
         try:
             event = parse_record(record.headers, record.value)
         except InvalidEvent as exc:
-            return await self._dead_letter(record, exc, attempts=0, ce_type="invalid")
+            outcomes.append(await self._dead_letter(record, exc, attempts=0, ce_type="invalid"))
+            return None
         subscription = self.handlers.get(event.type) or self.handlers.get(ANY_EVENT_TYPE)
         if subscription is None:
-            return self._count(event.type, "ignored")
+            outcomes.append(self._count(event.type, "ignored"))
+            return None
         try:
             payload = subscription.model.model_validate(event.data)
         except ValidationError as exc:
             error = InvalidEvent(f"data does not match {event.type}: {exc}")
-            return await self._dead_letter(record, error, attempts=0, ce_type=event.type)
-        handler = subscription.handler
-        parent = context_from_headers(event.traceparent, event.tracestate)
+            outcomes.append(await self._dead_letter(record, error, attempts=0, ce_type=event.type))
+            return None
+        return _Prepared(record, event, payload, subscription.handler)
+
+    @contextlib.contextmanager
+    def _observed(self, item: _Prepared) -> Any:
+        """A consumer span continuing the producer's trace, and the event bound to the logs."""
+        parent = context_from_headers(item.event.traceparent, item.event.tracestate)
         with (
             self._tracer.start_as_current_span(
-                f"{record.topic} process",
+                f"{item.record.topic} process",
                 context=parent,
                 kind=trace.SpanKind.CONSUMER,
                 attributes={
                     "messaging.system": "kafka",
                     "messaging.consumer.group.name": self.group_id,
-                    "messaging.message.id": event.id,
-                    "cloudevents.event_type": event.type,
+                    "messaging.message.id": item.event.id,
+                    "cloudevents.event_type": item.event.type,
                 },
             ),
             structlog.contextvars.bound_contextvars(
-                event_id=event.id, event_type=event.type, consumer_group=self.group_id
+                event_id=item.event.id, event_type=item.event.type, consumer_group=self.group_id
             ),
         ):
-            return await self._apply_with_retries(record, event, payload, handler)
+            yield
 
-    async def _apply_with_retries(
-        self,
-        record: ConsumerRecord[Any, Any],
-        event: CloudEvent,
-        payload: BaseModel,
-        handler: Handler,
-    ) -> str:
+    async def _apply_run(self, items: Sequence[_Prepared], outcomes: list[str]) -> tuple[int, bool]:
+        """Apply items in one transaction until one fails; return (committed, a failure?)."""
+        results: list[bool] = []
+        failed = False
+        try:
+            async with self.sessions() as session, session.begin():
+                for item in items:
+                    with self._observed(item):
+                        try:
+                            async with session.begin_nested():
+                                results.append(await self._apply_in(session, item))
+                        except Exception as exc:  # retried alone after the prefix commits
+                            log.warning("consumer.handler_failed", attempt=1, error=repr(exc))
+                            failed = True
+                            break
+        except Exception as exc:  # the commit itself failed: nothing of this run applied
+            log.warning("consumer.batch_failed", group=self.group_id, error=repr(exc))
+            return 0, True
+        for item, applied in zip(items, results, strict=False):
+            outcomes.append(self._count(item.event.type, "applied" if applied else "duplicate"))
+        return len(results), failed
+
+    async def _apply_with_retries(self, item: _Prepared, tried: int = 0) -> str:
+        """Attempts ``tried + 1`` .. ``max_attempts`` alone; then the dead-letter topic."""
         last_error: Exception | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                applied = await self._apply_once(event, payload, handler)
-                return self._count(event.type, "applied" if applied else "duplicate")
-            except Exception as exc:  # handler or database failure: retry, then dead-letter
-                last_error = exc
-                log.warning("consumer.handler_failed", attempt=attempt, error=repr(exc))
-                if attempt < self.max_attempts:
-                    await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        if tried:
+            await asyncio.sleep(self.backoff_seconds)
+        for attempt in range(tried + 1, max(self.max_attempts, tried + 1) + 1):
+            with self._observed(item):
+                try:
+                    async with self.sessions() as session, session.begin():
+                        applied = await self._apply_in(session, item)
+                    return self._count(item.event.type, "applied" if applied else "duplicate")
+                except Exception as exc:  # handler or database failure: retry, then dead-letter
+                    last_error = exc
+                    log.warning("consumer.handler_failed", attempt=attempt, error=repr(exc))
+            if attempt < self.max_attempts:
+                await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         assert last_error is not None
         return await self._dead_letter(
-            record, last_error, attempts=self.max_attempts, ce_type=event.type
+            item.record, last_error, attempts=self.max_attempts, ce_type=item.event.type
         )
 
-    async def _apply_once(self, event: CloudEvent, payload: BaseModel, handler: Handler) -> bool:
-        async with self.sessions() as session, session.begin():
-            if not await self._record_in_inbox(session, event):
-                return False
-            context = HandlerContext(session=session, event=event, tables=self.tables)
-            await handler(context, payload)
-            await append_events(session, self.tables, context._pending)
+    async def _apply_in(self, session: AsyncSession, item: _Prepared) -> bool:
+        """Inbox row, handler effects and follow-up events, in the caller's transaction."""
+        if not await self._record_in_inbox(session, item.event):
+            return False
+        context = HandlerContext(session=session, event=item.event, tables=self.tables)
+        await item.handler(context, item.payload)
+        await append_events(session, self.tables, context._pending)
         return True
 
     async def _record_in_inbox(self, session: AsyncSession, event: CloudEvent) -> bool:

@@ -47,7 +47,8 @@ def test_csv_rows_carry_their_physical_line_across_blank_lines_and_quoted_newlin
             "089080000002,1980-05-17,\n")
     rows = records(csv_file(text))
     assert [r.line for r in rows] == [2, 5]
-    assert rows[0].data == {"citizen_id": "089080000001", "born": "1980-05-17", "note": "two\nlines"}
+    assert rows[0].data == {"citizen_id": "089080000001", "born": "1980-05-17",
+                            "note": "two\nlines"}
     assert rows[1].data == {"citizen_id": "089080000002", "born": "1980-05-17"}  # empty = missing
 
 
@@ -159,4 +160,5 @@ def test_a_rejected_import_is_a_422_problem_carrying_the_report() -> None:
     assert problem.status == 422
     assert problem.detail == ("2 of 7 households are invalid; nothing was imported. "
                               "line 4, citizen_id: bad (and 1 more)")
-    assert problem.extra["report"]["errors"][1] == {"line": 9, "field": None, "message": "unreadable"}
+    assert problem.extra["report"]["errors"][1] == {"line": 9, "field": None,
+                                                    "message": "unreadable"}
