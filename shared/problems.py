@@ -12,6 +12,9 @@ Framework errors get the same shape: unknown routes (404), wrong methods (405),
 invalid input (422 with ``errors[].field`` paths such as ``body.members.0.citizen_id``)
 and unhandled exceptions (500, with nothing of the internals).
 :class:`BodySizeLimitMiddleware` answers oversized requests with a 413 problem.
+
+:class:`ProblemDetails` documents that body in OpenAPI; declare the problems a route answers
+with ``responses=problem_responses(404, 409)`` (or the whole :data:`PROBLEM_RESPONSES`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -141,6 +145,58 @@ class RuleViolation(_FixedStatusProblem):
             else None
         )
         super().__init__(detail, type_=type_, extra=extra)
+
+
+# --- OpenAPI description of the problem documents ---------------------------------------------
+
+
+class FieldError(BaseModel):
+    """One invalid input named by a 422 problem."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str = Field(description="path of the input, e.g. body.members.0.citizen_id")
+    message: str
+    type: str
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem document, sent as application/problem+json by every service."""
+
+    # Problems may carry extension members, e.g. the ``report`` of a rejected import.
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = Field(None, description="the request path")
+    request_id: str | None = None
+    errors: list[FieldError] | None = Field(None, description="the invalid inputs (422)")
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "the body cannot be read (not UTF-8, a broken multipart form)",
+    401: "no bearer token, or one that was rejected",
+    403: "the caller may not do this (role, service or commune)",
+    404: "the addressed resource does not exist",
+    409: "the request clashes with the current state (duplicate, already decided)",
+    413: "the request body is too large",
+    415: "the body's media type is not accepted",
+    422: "invalid input or a broken rule; errors[].field names the input",
+}
+
+#: Every problem a route may declare, for ``responses=`` (the media type is fixed up by
+#: ``shared.service.create_app``, which documents every 4xx/5xx as application/problem+json).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemDetails, "description": description}
+    for status, description in _PROBLEM_DESCRIPTIONS.items()
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The :data:`PROBLEM_RESPONSES` entries of ``statuses``: ``problem_responses(404, 409)``."""
+    return {status: PROBLEM_RESPONSES[status] for status in statuses}
 
 
 def problem_response(request: Request, problem: Problem) -> Response:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from services.households.schemas import Body, ClassName, CommuneCode
+from services.households.schemas import Body, ClassName, CommuneCode, Day
 from shared.service import ResourceId
 
 HouseholdIds = Field(min_length=1, max_length=2000, description="households to review (ids)")
@@ -19,7 +19,7 @@ class ReviewIn(Body):
     commune_code: str = CommuneCode
     village: str = Field(min_length=1, max_length=120)
     year: int = Field(ge=2016, le=2100)
-    opened_on: date
+    opened_on: Day
     household_ids: list[ResourceId] = HouseholdIds
 
 
@@ -28,7 +28,7 @@ class ReviewHouseholdsIn(Body):
 
 
 class MeetingIn(Body):
-    held_on: date
+    held_on: Day
     invited_households: int = Field(ge=1, le=100_000)
     attendees: int = Field(ge=0, le=100_000)
     agreeing: int = Field(ge=0, le=100_000)
@@ -38,11 +38,11 @@ class MeetingIn(Body):
 
 
 class PostingIn(Body):
-    posted_on: date
+    posted_on: Day
 
 
 class RecognitionIn(Body):
-    recognised_on: date
+    recognised_on: Day
 
 
 class ListedHouseholdOut(BaseModel):
@@ -129,12 +129,12 @@ class RecognitionOut(BaseModel):
 class ComplaintIn(Body):
     household_id: ResourceId
     review_id: ResourceId | None = None
-    filed_on: date
+    filed_on: Day
     subject: str = Field(min_length=1, max_length=4000)
 
 
 class ResolutionIn(Body):
-    resolved_on: date
+    resolved_on: Day
     outcome: Literal["upheld", "rejected"]
     note: str = Field(min_length=1, max_length=4000, description="the written answer")
     corrected_class: ClassName | None = Field(
@@ -150,7 +150,7 @@ class ResolutionIn(Body):
 
 
 class EscapeIn(Body):
-    registered_on: date
+    registered_on: Day
 
 
 class EscapeOut(BaseModel):
@@ -166,11 +166,11 @@ ApplicationKind = Literal["fall_into_poverty", "leave_poverty", "reassessment"]
 class ApplicationIn(Body):
     household_id: ResourceId
     kind: ApplicationKind
-    received_on: date
+    received_on: Day
 
 
 class DecisionIn(Body):
-    decided_on: date
+    decided_on: Day
     outcome: Literal["approved", "refused"]
     assessment_id: ResourceId | None = Field(
         None,

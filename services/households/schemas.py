@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -14,16 +14,27 @@ from shared.service import ResourceId
 COMMUNE_CODE_PATTERN = r"^[0-9]{5}$"
 CommuneCode = Field(pattern=COMMUNE_CODE_PATTERN, description="5-digit commune code (GSO)")
 ClassName = Literal["poor", "near_poor", "middle_income", "not_poor"]
+#: A day the registry records: bounded, so deadlines computed from it stay within the calendar.
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul_characters(cls, value: object) -> object:
+        # PostgreSQL text cannot hold U+0000: the insert would fail after validation (a 500).
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("text must not contain NUL (U+0000) characters")
+        return value
+
 
 class PersonIn(Body):
     full_name: str = Field(min_length=1, max_length=200)
     sex: Literal["male", "female"]
-    date_of_birth: date
+    date_of_birth: Day
     ethnicity: str = Field(min_length=1, max_length=40, examples=["Kinh", "Khmer"])
     citizen_id: str | None = Field(
         None, description="12-digit citizen ID (CCCD); none for some children"
@@ -56,7 +67,7 @@ class HouseholdIn(Body):
     village: str = Field(min_length=1, max_length=120)
     address: str = Field(min_length=1, max_length=300)
     area: Literal["rural", "urban"]
-    registered_on: date
+    registered_on: Day
     independent_since_year: int | None = Field(None, ge=1900, le=2100)
     external_ref: str | None = Field(
         None, max_length=64, description="the locality's own household code"
@@ -113,7 +124,7 @@ class PersonalDataOut(BaseModel):
 
 
 class AssessmentIn(Body):
-    assessed_on: date
+    assessed_on: Day
     income_per_person_month: int = Field(
         ge=0, le=1_000_000_000, description="VND per person per month"
     )
@@ -153,7 +164,7 @@ class AssessmentOut(BaseModel):
 
 class ClassifyIn(Body):
     area: Literal["rural", "urban"]
-    on: date
+    on: Day
     income_per_person_month: int = Field(ge=0, le=1_000_000_000)
     deprived_indicators: list[str] = Field(default_factory=list, max_length=20)
     standard_code: str | None = None
