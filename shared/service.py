@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import StringConstraints
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -26,6 +25,7 @@ from shared.auth import AuthConfig, TokenVerifier, install_auth, load_or_create_
 from shared.config import ServiceSettings
 from shared.consumer import EventConsumer, On
 from shared.db import create_engine, database_reachable, session_factory
+from shared.inputs import UUID_PATTERN, ResourceId  # noqa: F401 - re-exported
 from shared.kafka import ensure_topics, new_producer, wait_for_broker
 from shared.metrics import HttpMetricsMiddleware, metrics_response
 from shared.migrations import upgrade_to_head
@@ -361,9 +361,3 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-
-#: How the platform writes the ids it issues: ``str(uuid4())``.
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-#: An id the platform issued, as a path, query or body value: anything else is a 422 naming
-#: the input, never a lookup of arbitrary text.
-ResourceId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]

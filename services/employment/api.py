@@ -33,7 +33,7 @@ from shared.problems import Conflict, Forbidden, NotFound
 from shared.service import Runtime, SessionDep, service_client
 
 router = APIRouter(tags=["workers"])
-CommuneQuery = Annotated[str | None, Query(pattern=r"^\d{5}$")]
+CommuneQuery = Annotated[str | None, Query(pattern=r"^[0-9]{5}$")]
 
 
 @router.post("/workers", status_code=status.HTTP_201_CREATED, response_model=WorkerOut)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.employment.domain import CourseLevel, PlacementKind
 from services.employment.events import DropReason
+from shared.inputs import RequestBody
 
-CommuneCode = Field(pattern=r"^\d{5}$", description="5-digit commune code (GSO)")
+CommuneCode = Field(pattern=r"^[0-9]{5}$", description="5-digit commune code (GSO)")
 Money = Field(ge=0, le=10_000_000_000, description="integer VND")
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Body(RequestBody):
+    """Base of this service's request bodies (shared edge rules)."""
 
 
 class WorkerIn(Body):

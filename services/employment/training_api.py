@@ -67,7 +67,7 @@ async def create_course(
 async def list_courses(
     principal: CurrentPrincipal,
     session: SessionDep,
-    commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    commune_code: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> list[CourseOut]:
     """Courses the caller may read, by start date."""

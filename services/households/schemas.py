@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from services.households.domain import InvalidCitizenId, validate_citizen_id
-from shared.service import ResourceId
+from shared.inputs import COMMUNE_CODE_PATTERN, Day, RequestBody, ResourceId
 
-# ASCII digits: pydantic's \d would also accept the digits of other scripts.
-COMMUNE_CODE_PATTERN = r"^[0-9]{5}$"
 CommuneCode = Field(pattern=COMMUNE_CODE_PATTERN, description="5-digit commune code (GSO)")
 ClassName = Literal["poor", "near_poor", "middle_income", "not_poor"]
-#: A day the registry records: bounded, so deadlines computed from it stay within the calendar.
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul_characters(cls, value: object) -> object:
-        # PostgreSQL text cannot hold U+0000: the insert would fail after validation (a 500).
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(text, str) and "\x00" in text for text in texts):
-            raise ValueError("text must not contain NUL (U+0000) characters")
-        return value
+class Body(RequestBody):
+    """Base of this service's request bodies (shared edge rules)."""
 
 
 class PersonIn(Body):

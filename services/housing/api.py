@@ -158,7 +158,7 @@ async def read_application(
 async def list_applications(
     principal: CurrentPrincipal,
     session: SessionDep,
-    commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    commune_code: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
     status_: Annotated[
         str | None, Query(alias="status", pattern=r"^(eligible|refused|listed|approved)$")
     ] = None,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from shared.inputs import RequestBody
 
 UUID_PATTERN = r"^[0-9a-fA-F-]{36}$"
 HouseConditionName = Literal["none", "makeshift", "dilapidated", "adequate"]
@@ -21,8 +23,8 @@ def _not_in_future(value: date) -> date:
 PastDate = Annotated[date, AfterValidator(_not_in_future)]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Body(RequestBody):
+    """Base of this service's request bodies (shared edge rules)."""
 
 
 class PriorityIn(Body):

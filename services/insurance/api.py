@@ -68,7 +68,7 @@ from shared.service import SessionDep
 
 SERVICE = "insurance"
 router = APIRouter(tags=["insurance"])
-CommuneQuery = Annotated[str | None, Query(pattern=r"^\d{5}$")]
+CommuneQuery = Annotated[str | None, Query(pattern=r"^[0-9]{5}$")]
 OnQuery = Annotated[date | None, Query(description="the day to compute for; default today")]
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from shared.inputs import RequestBody
 
 OperatorGroup = Literal[
     "social_protection_allowance", "ethnic_minority_disadvantaged_area", "meritorious_service"
 ]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Body(RequestBody):
+    """Base of this service's request bodies (shared edge rules)."""
 
 
 class EntitlementIn(Body):
