@@ -27,6 +27,16 @@ GRANT SELECT, INSERT ON inbox TO :"service_role";
 GRANT SELECT, INSERT, UPDATE ON outbox TO :"service_role";
 GRANT USAGE ON SEQUENCE outbox_seq_seq TO :"service_role";
 
+-- Read models of the monitoring views: ordinary tables, emptied and refilled from the ledger
+-- by POST /views/rebuild, so the role reads and writes them (they prove nothing; the ledger
+-- does).
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    view_households, view_class_changes, view_persons, view_assessments, view_review_meetings,
+    view_review_postings, view_recognitions, view_complaints, view_escapes, view_applications,
+    view_housing, view_entitlements, view_cards, view_enrolments, view_placements, view_targets,
+    view_findings, view_evaluation
+    TO :"service_role";
+
 -- The service checks at start that the schema is at the head revision (a read).
 REVOKE ALL ON alembic_version FROM :"service_role";
 GRANT SELECT ON alembic_version TO :"service_role";

@@ -18,13 +18,14 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict
 
+from services.audit.findings import project_views
 from services.audit.ledger_store import LedgerEntry, LedgerStore
 from shared.consumer import ANY_EVENT_TYPE, HandlerContext, On
 
 Projection = Callable[[HandlerContext, LedgerEntry], Awaitable[None]]
 
 #: Read models fed by every ledger entry, in this order (monitoring views add theirs here).
-PROJECTIONS: list[Projection] = []
+PROJECTIONS: list[Projection] = [project_views]
 
 
 class AnyEvent(BaseModel):
