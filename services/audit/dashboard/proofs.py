@@ -1,0 +1,107 @@
+"""What the "verify" button of a timeline fetches: an event's bytes, its proof, the signed head.
+
+These answer the dashboard's own script (``static/verify.js``), authenticated by the
+session cookie; they return what the bearer-token API returns (the same functions of
+``services.audit.api``), so the browser checks exactly what any API client would get.
+The public key comes from the open ``GET /ledger/public-key``.
+
+``/dashboard/api/verify`` is the server-side check, for browsers that cannot verify
+themselves (no WebCrypto outside a secure context, or no Ed25519 in WebCrypto).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from services.audit import api, ledger
+from services.audit.dashboard.access import CookieReader
+from services.audit.ledger_store import LedgerEntry, LedgerStore
+from services.audit.schemas import InclusionProofOut
+from services.audit.signing import LedgerKey, SignatureInvalid
+from services.audit.tree_heads import TreeHeadPublisher
+from shared.auth import authorize_read
+from shared.problems import NotFound
+from shared.service import Runtime, SessionDep
+
+router = APIRouter(prefix="/dashboard/api", include_in_schema=False)
+LeafIndex = Annotated[int, Query(ge=0)]
+
+
+async def _entry(session: SessionDep, leaf_index: int) -> LedgerEntry:
+    entry = await LedgerStore(session).entry(leaf_index)
+    if entry is None:
+        raise NotFound("That event is not in the ledger.")
+    return entry
+
+
+async def _signed_size_covering(runtime: Runtime, session: SessionDep, leaf_index: int) -> None:
+    """Make sure a signed tree head covers the leaf: an event may be newer than the last head."""
+    head = await LedgerStore(session).latest_tree_head()
+    if head is None or head.tree_size <= leaf_index:
+        publisher: TreeHeadPublisher = runtime.extras["tree_heads"]
+        await publisher.sign_now()
+        # End this session's read snapshot (SQLite keeps one per transaction): the new
+        # head was committed by the publisher's own session.
+        await session.rollback()
+
+
+@router.get("/events/{leaf_index}")
+async def event_bytes(
+    leaf_index: int, principal: CookieReader, session: SessionDep
+) -> dict[str, Any]:
+    """The canonical bytes of one ledger leaf (base64), as ``/trail?include_bytes=true``."""
+    authorize_read(principal, api.SERVICE, None)
+    entry = await _entry(session, leaf_index)
+    return {
+        "leaf_index": entry.leaf_index,
+        "event_id": entry.event_id,
+        "event_bytes": base64.b64encode(entry.event_bytes).decode(),
+    }
+
+
+@router.get("/proofs/inclusion", response_model=InclusionProofOut)
+async def inclusion_proof(
+    leaf_index: LeafIndex, principal: CookieReader, session: SessionDep, runtime: Runtime
+) -> InclusionProofOut:
+    """The event's audit path to the latest signed tree head, and that head."""
+    await _signed_size_covering(runtime, session, leaf_index)
+    return await api.inclusion_proof(principal, session, leaf_index=leaf_index)
+
+
+@router.get("/verify")
+async def verify_on_server(
+    leaf_index: LeafIndex, principal: CookieReader, session: SessionDep, runtime: Runtime
+) -> dict[str, Any]:
+    """The same checks as the script, done here: inclusion and the head's Ed25519 signature."""
+    await _signed_size_covering(runtime, session, leaf_index)
+    proof = await api.inclusion_proof(principal, session, leaf_index=leaf_index)
+    entry = await _entry(session, leaf_index)
+    store = LedgerStore(session)
+    head = await store.tree_head(proof.tree_size)
+    if head is None:
+        raise NotFound("No signed tree head covers that event yet.")
+    key: LedgerKey = runtime.extras["ledger_key"]
+    path = [bytes.fromhex(h) for h in proof.audit_path]
+    try:
+        ledger.verify_inclusion(
+            leaf_index, head.tree_size, ledger.leaf_hash(entry.event_bytes), path, head.root_hash
+        )
+        included = True
+    except ledger.ProofError:
+        included = False
+    try:
+        head.verify(key.public)
+        signed = True
+    except (SignatureInvalid, ValueError):
+        signed = False
+    return {
+        "leaf_index": leaf_index,
+        "tree_size": head.tree_size,
+        "root_hash": head.root_hash.hex(),
+        "key_id": head.key_id,
+        "inclusion": included,
+        "signature": signed,
+    }
