@@ -11,7 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from deploy.local.district import generate_app
 from deploy.local.launcher import Platform, jwt_secret, read_state
+from deploy.local.scenario import seed_command
 from deploy.local.status import platform_ports, probe
 from shared.auth import ALL_COMMUNES, Role, mint_token
 from shared.events import SERVICES
@@ -41,10 +43,24 @@ def up(
     ready_timeout: Annotated[
         float, typer.Option(help="Seconds each start may take until every service is ready.")
     ] = 120.0,
+    no_seed: Annotated[
+        bool, typer.Option("--no-seed", help="Do not play the 2019 scenario once ready.")
+    ] = False,
+    households: Annotated[
+        int,
+        typer.Option(help="Households of the seeded district (30,000 takes hours on 2 cores)."),
+    ] = 3_000,
 ) -> None:
     """Start the broker and the services in the foreground; Ctrl-C stops everything."""
     chosen = [s.strip() for s in services.split(",") if s.strip()] if services else None
-    platform = Platform(data_dir, chosen, console=console, ready_timeout=ready_timeout)
+    platform = Platform(
+        data_dir,
+        chosen,
+        console=console,
+        ready_timeout=ready_timeout,
+        seed=not no_seed,
+        seed_households=households,
+    )
     raise typer.Exit(platform.run())
 
 
@@ -132,6 +148,10 @@ def token(
             ttl=timedelta(hours=ttl_hours),
         )
     )
+
+
+app.command("seed")(seed_command)
+app.add_typer(generate_app, name="generate")
 
 
 def _count(value: int | None) -> str:

@@ -164,8 +164,12 @@ class Platform:
         console: Console | None = None,
         ready_timeout: float = 120.0,
         stop_timeout: float = 20.0,
+        seed: bool = False,
+        seed_households: int = 3_000,
     ) -> None:
         self.data_dir = data_dir.resolve()
+        self.seed = seed
+        self.seed_households = seed_households
         self.logs_dir = self.data_dir / "logs"
         self.services = list(services) if services is not None else available_services()
         self.console = console or Console()
@@ -185,6 +189,8 @@ class Platform:
         try:
             self.start()
             self.announce()
+            if self.seed:
+                self.seed_scenario()
             self.supervise()
         except KeyboardInterrupt:
             self.console.print("\n[bold]Stopping…[/bold]")
@@ -210,6 +216,29 @@ class Platform:
         for name in self.services:
             self.running.append(self._start_service(name))
         self._wait_until_ready()
+
+    def seed_scenario(self) -> None:
+        """Play the 2019 scenario once (skipped when the data is there), printing progress.
+
+        A failure is reported and the platform keeps running: `ansinh seed` resumes it.
+        """
+        from deploy.local.scenario import seed_district  # the scenario imports this module
+        from deploy.local.scenario_client import ScenarioError
+
+        if set(self.services) != set(SERVICES):
+            self.console.print("Not seeding: the 2019 scenario needs all five services.")
+            return
+        self.console.print("\n[bold]Seeding the 2019 scenario of Tịnh Biên…[/bold]")
+        try:
+            outcome = asyncio.run(
+                seed_district(self.data_dir, households=self.seed_households, console=self.console)
+            )
+        except (ScenarioError, httpx.HTTPError) as error:
+            self.console.print("[bold red]✗[/bold red] seeding stopped: ", end="")
+            self.console.print(str(error), markup=False, highlight=False, soft_wrap=True)
+            self.console.print("The platform keeps running; `ansinh seed` resumes the scenario.")
+            return
+        self.console.print(f"[green]✓[/green] {outcome}", highlight=False)
 
     def supervise(self) -> NoReturn:
         """Watch the processes; LaunchError when one exits on its own, Ctrl-C interrupts."""
@@ -350,6 +379,12 @@ class Platform:
         # Children import the same `services` package the launcher found.
         package_root = str(Path(services.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        if self.seed and name == "audit" and "ANSINH_AUDIT_CLOCK_DATE" not in os.environ:
+            # The seeded scenario is the 2019 plan: the audit judges it as of its end date,
+            # not today's (when every 2019 card has long expired).
+            from deploy.local.scenario_plan import AS_OF
+
+            env["ANSINH_AUDIT_CLOCK_DATE"] = AS_OF.isoformat()
         if self.broker:
             # Tansu forgot every event: publish each outbox again; consumers' inboxes skip repeats.
             env[f"{prefix}REPUBLISH_ON_START"] = "true"
