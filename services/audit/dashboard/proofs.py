@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.audit import api, ledger
 from services.audit.dashboard.access import CookieReader
@@ -26,7 +26,16 @@ from shared.auth import authorize_read
 from shared.problems import NotFound
 from shared.service import Runtime, SessionDep
 
-router = APIRouter(prefix="/dashboard/api", include_in_schema=False)
+
+async def _never_cached(response: Response) -> None:
+    # A proof is checked against the head it came with: a cached copy would be checked
+    # instead of what the server holds now.
+    response.headers["Cache-Control"] = "no-store"
+
+
+router = APIRouter(
+    prefix="/dashboard/api", include_in_schema=False, dependencies=[Depends(_never_cached)]
+)
 LeafIndex = Annotated[int, Query(ge=0)]
 
 
