@@ -21,6 +21,14 @@ from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^:]*)(?::(?P<line>\d+))?\)$")
+#: Leaf frames that wait: an aiosqlite worker waiting for a statement, an idle event loop,
+#: a thread parked on a condition. (function, file name, line) or (function, "", "").
+IDLE = {
+    ("_connection_worker_thread", "core.py", "59"),
+    ("EpollSelector.select", "", ""),
+    ("Condition.wait", "", ""),
+    ("Event.wait", "", ""),
+}
 PROJECT = ("services/", "shared/", "deploy/", "bench/")
 
 
@@ -90,11 +98,11 @@ def start_if_asked(
     return profiler
 
 
-def _frame(text: str) -> tuple[str, str]:
+def _frame(text: str) -> tuple[str, str, str]:
     match = FRAME.match(text)
     if match is None:
-        return text, ""
-    return match["function"], match["file"]
+        return text, "", ""
+    return match["function"], match["file"], match["line"] or ""
 
 
 def _ours(file: str) -> bool:
@@ -102,34 +110,45 @@ def _ours(file: str) -> bool:
     return file.startswith(PROJECT) or any(f"/{p}" in file for p in PROJECT)
 
 
-def _short(function: str, file: str) -> str:
-    return f"{function} ({file.rsplit('/site-packages/', 1)[-1]})"
+def _short(function: str, file: str, line: str = "") -> str:
+    where = file.rsplit("/site-packages/", 1)[-1] + (f":{line}" if line else "")
+    return f"{function} ({where})"
+
+
+def _idle(function: str, file: str, line: str) -> bool:
+    """Waiting, not working: py-spy cannot always tell with --nonblocking."""
+    return (function, file.rsplit("/", 1)[-1], line) in IDLE or (function, "", "") in IDLE
 
 
 def hotspots(path: Path, top: int = 15) -> dict[str, Any]:
-    """Top frames by self samples, and project frames by inclusive samples."""
+    """Top frames by own samples (with the line), and project functions by inclusive
+    samples; shares are of the busy samples (waiting frames left out)."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
-    samples = 0
+    samples = busy = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
         samples += count
-        frames = [_frame(f) for f in stack.split(";")]
-        # The first frames are the process and thread names py-spy adds.
-        code = [f for f in frames if f[1]]
-        if not code:
+        code = [f for f in (_frame(f) for f in stack.split(";")) if f[1]]
+        if not code or _idle(*code[-1]):
             continue
+        busy += count
         own[_short(*code[-1])] += count
-        for name in {_short(*f) for f in code if _ours(f[1])}:
+        for name in {_short(f[0], f[1]) for f in code if _ours(f[1])}:
             inclusive[name] += count
 
     def share(counter: Counter[str]) -> list[dict[str, Any]]:
         return [
-            {"frame": name, "samples": n, "share": round(n / samples, 3)}
+            {"frame": name, "samples": n, "share": round(n / max(1, busy), 3)}
             for name, n in counter.most_common(top)
         ]
 
-    return {"samples": samples, "self": share(own), "inclusive_project": share(inclusive)}
+    return {
+        "samples": samples,
+        "busy_samples": busy,
+        "self": share(own),
+        "inclusive_project": share(inclusive),
+    }

@@ -112,28 +112,8 @@ class ReviewOffice:
     async def review_village(
         self, households: Sequence[Listed], surveys: dict[str, dict[str, Any]]
     ) -> None:
-        first = households[0]
-        ids = [h.household_id for h in households]
-        review = await self.call(
-            "POST",
-            "/reviews",
-            201,
-            {
-                "commune_code": first.commune_code,
-                "village": first.village,
-                "year": YEAR,
-                "opened_on": OPENED_ON,
-                "household_ids": ids[:LIST_CHUNK],
-            },
-        )
-        review_id = review["review_id"]
-        for start in range(LIST_CHUNK, len(ids), LIST_CHUNK):
-            await self.call(
-                "POST",
-                f"/reviews/{review_id}/households",
-                200,
-                {"household_ids": ids[start : start + LIST_CHUNK]},
-            )
+        """One village's review, from opening to recognition."""
+        review_id = await self._open(households)
         await asyncio.gather(
             *(
                 self.call(
@@ -146,27 +126,41 @@ class ReviewOffice:
             )
         )
         self.tally.assessments += len(households)
-        invited = len(households)
-        await self.call(
-            "POST",
-            f"/reviews/{review_id}/meetings",
-            201,
-            {
-                "held_on": MEETING_ON,
-                "invited_households": invited,
-                "attendees": invited,
-                "agreeing": invited,
-                "chaired_by_village_head": True,
-                "supervised_by_fatherland_front": True,
-                "minutes": "Biên bản họp thôn (bench)",
-            },
-        )
+        await self._recognise(review_id, len(households))
+        self.tally.villages += 1
+
+    async def _open(self, households: Sequence[Listed]) -> str:
+        first, ids = households[0], [h.household_id for h in households]
+        body = {
+            "commune_code": first.commune_code,
+            "village": first.village,
+            "year": YEAR,
+            "opened_on": OPENED_ON,
+            "household_ids": ids[:LIST_CHUNK],
+        }
+        review_id = str((await self.call("POST", "/reviews", 201, body))["review_id"])
+        for start in range(LIST_CHUNK, len(ids), LIST_CHUNK):
+            more = {"household_ids": ids[start : start + LIST_CHUNK]}
+            await self.call("POST", f"/reviews/{review_id}/households", 200, more)
+        return review_id
+
+    async def _recognise(self, review_id: str, invited: int) -> None:
+        """Meeting (everyone invited comes and agrees), posting, recognition."""
+        meeting = {
+            "held_on": MEETING_ON,
+            "invited_households": invited,
+            "attendees": invited,
+            "agreeing": invited,
+            "chaired_by_village_head": True,
+            "supervised_by_fatherland_front": True,
+            "minutes": "Biên bản họp thôn (bench)",
+        }
+        await self.call("POST", f"/reviews/{review_id}/meetings", 201, meeting)
         await self.call("POST", f"/reviews/{review_id}/posting", 200, {"posted_on": POSTED_ON})
         recognised = await self.call(
             "POST", f"/reviews/{review_id}/recognition", 200, {"recognised_on": RECOGNISED_ON}
         )
         self.tally.reclassified += len(recognised["reclassified_household_ids"])
-        self.tally.villages += 1
 
 
 def _template(path: str) -> str:

@@ -47,43 +47,50 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
 }
 
 
-def parse(argv: Sequence[str]) -> tuple[Options, list[str], argparse.Namespace]:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--households", type=int, help="stage 1 (default 100,000; quick 150)")
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--only", help=f"comma-separated stages of {', '.join(ORDER)} (or 1-5)")
-    parser.add_argument(
+    add = parser.add_argument
+    add("--households", type=int, help="stage 1 (default 100,000; quick 150)")
+    add("--quick", action="store_true", help="small sizes: a smoke run")
+    add("--only", help=f"comma-separated stages of {', '.join(ORDER)} (or 1-5)")
+    add(
         "--database",
         choices=("sqlite", "postgresql", "both"),
-        help="stages 1 and 2 (default both; quick: sqlite)",
+        help="stages 1 and 2 (default both; quick: sqlite); 3 and 4 use the first",
     )
-    parser.add_argument("--rate", type=int, help="stage 2 writes/s (default 500; quick 200)")
-    parser.add_argument("--rate-seconds", type=float, help="stage 2 (default 60; quick 10)")
-    parser.add_argument(
-        "--ledger-events", type=int, help="stages 3 and 4 (default 1,000,000; quick 50,000)"
+    add("--rate", type=int, help="stage 2 writes/s (default 500; quick 200)")
+    add("--rate-seconds", type=float, help="stage 2 (default 60; quick 10)")
+    add("--ledger-events", type=int, help="stages 3 and 4 (default 1,000,000; quick 50,000)")
+    add("--api-seconds", type=float, help="stage 3 (default 30; quick 5)")
+    add("--api-connections", type=int, default=32, help="stage 3 (default 32)")
+    add(
+        "--assess-concurrency",
+        type=int,
+        default=16,
+        help="stage 1: survey requests in flight (default 16)",
     )
-    parser.add_argument("--api-seconds", type=float, help="stage 3 (default 30; quick 5)")
-    parser.add_argument("--api-connections", type=int, default=32)
-    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument(
-        "--profile", metavar="bulk:SERVICE", help="sample SERVICE with py-spy during stage 1"
+    add("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    add(
+        "--profile",
+        metavar="STAGE:SERVICE",
+        help="sample SERVICE with py-spy during STAGE (bulk or api), e.g. bulk:audit",
     )
-    parser.add_argument("--name", default="latest", help="results file name (default latest)")
-    parser.add_argument(
-        "--merge", action="store_true", help="keep the other stages of an existing results file"
-    )
-    parser.add_argument("--keep-workdir", action="store_true")
-    args = parser.parse_args(argv)
+    add("--name", default="latest", help="results file name (default latest)")
+    add("--merge", action="store_true", help="keep the other stages of an existing results file")
+    add("--keep-workdir", action="store_true")
+    return parser
+
+
+def _options(args: argparse.Namespace) -> Options:
     quick = args.quick
     database = args.database or ("sqlite" if quick else "both")
-    databases: tuple[Database, ...] = (
-        ("sqlite", "postgresql")
-        if database == "both"
-        else ("postgresql",)
-        if database == "postgresql"
-        else ("sqlite",)
-    )
-    options = Options(
+    choices: dict[str, tuple[Database, ...]] = {
+        "both": ("sqlite", "postgresql"),
+        "postgresql": ("postgresql",),
+        "sqlite": ("sqlite",),
+    }
+    databases = choices[database]
+    return Options(
         households=args.households or (150 if quick else 100_000),
         quick=quick,
         databases=databases,
@@ -95,14 +102,21 @@ def parse(argv: Sequence[str]) -> tuple[Options, list[str], argparse.Namespace]:
         api_connections=args.api_connections,
         loadgen=args.loadgen,
         profile=args.profile,
+        assess_concurrency=args.assess_concurrency,
     )
+
+
+def parse(argv: Sequence[str]) -> tuple[Options, list[str], argparse.Namespace]:
+    """Options, the stages to run in order, and the raw arguments."""
+    parser = _parser()
+    args = parser.parse_args(argv)
     only = [ALIASES.get(s.strip(), s.strip()) for s in (args.only or ",".join(ORDER)).split(",")]
     unknown = set(only) - set(ORDER)
     if unknown:
         parser.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
     if "memory" in only and "bulk" not in only:
         only.append("bulk")  # memory is measured during stage 1
-    return options, [s for s in ORDER if s in only], args
+    return _options(args), [s for s in ORDER if s in only], args
 
 
 def _summary(stage: str, options: Options) -> str:
