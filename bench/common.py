@@ -78,9 +78,6 @@ class Timer:
         self.marks[name] = round(time.monotonic() - self.started, 3)
         return self.marks[name]
 
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
 
 def percentiles(values: Sequence[float]) -> dict[str, float | None]:
     """p50, p99 and max of ``values`` (seconds in, milliseconds out); None when empty."""

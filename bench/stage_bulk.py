@@ -14,6 +14,7 @@ through a fresh embedded broker of the same build (``bench.kafka_baseline``).
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,15 @@ import httpx
 
 from bench import kafka_baseline, stores
 from bench.cluster import Cluster, wait_until_settled
-from bench.common import Database, Options, Row, Timer, database_urls, rate, ratio
+from bench.common import (
+    Database,
+    Options,
+    Row,
+    Timer,
+    cpu_seconds_of,
+    database_urls,
+    rate,
+)
 from bench.import_households import post_file
 from bench.profiling import start_if_asked
 from bench.review import read_surveys, review_district
@@ -66,7 +75,9 @@ async def _pipeline(cluster: Cluster, csv_path: Path, options: Options) -> dict[
         )
     timer.mark("reviewed")
     async with httpx.AsyncClient(timeout=30) as client:
-        flow, settled_at = await wait_until_settled(client, cluster)
+        flow, settled_at = await wait_until_settled(
+            client, cluster, within=max(3600.0, options.households * 0.5)
+        )
     seconds = settled_at - timer.started
     return {
         "seconds": round(seconds, 2),
@@ -93,13 +104,16 @@ async def run_on(database: Database, options: Options, workdir: Path) -> dict[st
     run_dir = workdir / f"bulk-{database}"
     async with database_urls(database, run_dir, SERVICES) as urls:
         async with Cluster(run_dir / "data", urls) as cluster:
-            at_ready, cpu_before = cluster.memory(), cluster.cpu()
+            at_ready, cpu_before = cluster.memory(), _cpu(cluster)
             pids = {name: cluster.pid(name) for name in cluster.services}
             profiler = start_if_asked(options.profile, "bulk", pids, database)
-            result = await _pipeline(cluster, csv_path, options)
-            result["cpu_seconds"] = _spent(cpu_before, cluster.cpu())
-            if profiler is not None:
-                result["profile"] = profiler.stop()
+            try:
+                result = await _pipeline(cluster, csv_path, options)
+            finally:
+                profile = profiler.stop() if profiler is not None else None
+            result["cpu_seconds"] = _spent(cpu_before, _cpu(cluster))
+            if profile is not None:
+                result["profile"] = profile
             memory = cluster.memory()
             result["agreement"] = await _agreement(urls)
         for name, figures in memory.items():
@@ -113,15 +127,22 @@ async def run_on(database: Database, options: Options, workdir: Path) -> dict[st
     return {**result, "district": district, "events": sizes, "memory": memory, "baseline": baseline}
 
 
+def _cpu(cluster: Cluster) -> dict[str, float | None]:
+    """CPU seconds so far of each service, and of this process (the operators' client)."""
+    return {**cluster.cpu(), "bench_client": cpu_seconds_of(os.getpid())}
+
+
 def _spent(
     before: dict[str, float | None], after: dict[str, float | None]
 ) -> dict[str, float | None]:
-    """CPU seconds each service used between two readings (and this process, ``bench``)."""
+    """CPU seconds used between two readings of :func:`_cpu`, and all services together."""
     spent: dict[str, float | None] = {}
     for name, b in before.items():
         a = after[name]
         spent[name] = round(a - b, 1) if a is not None and b is not None else None
-    spent["all_services"] = round(sum(v for v in spent.values() if v is not None), 1)
+    spent["all_services"] = round(
+        sum(v for k, v in spent.items() if v is not None and k != "bench_client"), 1
+    )
     return spent
 
 
@@ -165,10 +186,3 @@ def rows(results: dict[str, Any]) -> list[Row]:
             )
         )
     return out
-
-
-def ratios(results: dict[str, Any]) -> dict[str, float | None]:
-    return {
-        db: ratio(f["households_per_s"], f["baseline"]["households_per_s"])
-        for db, f in results.items()
-    }
