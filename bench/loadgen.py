@@ -33,19 +33,26 @@ UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
 async def _rate(plan: dict[str, Any]) -> dict[str, Any]:
-    """Send the plan's requests at ``per_second`` for ``seconds``, whatever the replies."""
+    """Send the plan's requests at ``per_second`` for ``seconds``, whatever the replies.
+
+    At most ``in_flight`` requests are outstanding: when the server falls that far behind,
+    sending waits (``max_behind_s`` says how late the latest request left) instead of
+    piling up requests the client itself would then spend its CPU juggling.
+    """
     per_second, seconds = plan["per_second"], plan["seconds"]
-    count = int(per_second * seconds)
+    count, in_flight = int(per_second * seconds), plan.get("in_flight", 64)
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     replies: list[Any] = []
-    limits = httpx.Limits(max_connections=256, keepalive_expiry=2.0)
+    slots = asyncio.Semaphore(in_flight)
+    behind = 0.0
+    limits = httpx.Limits(max_connections=in_flight, keepalive_expiry=2.0)
     async with httpx.AsyncClient(
         base_url=plan["base_url"], headers=plan["headers"], timeout=60, limits=limits
     ) as client:
 
         async def one(method: str, path: str, body: Any) -> None:
-            started = time.monotonic()
+            sent = time.monotonic()
             try:
                 response = await client.request(method, path, json=body)
                 status = str(response.status_code)
@@ -53,24 +60,29 @@ async def _rate(plan: dict[str, Any]) -> dict[str, Any]:
                     replies.append(response.json())
             except httpx.HTTPError as exc:
                 status = type(exc).__name__
-            latencies.append(time.monotonic() - started)
+            finally:
+                slots.release()
+            latencies.append(time.monotonic() - sent)
             statuses[status] = statuses.get(status, 0) + 1
 
         tasks = []
         started = time.monotonic()
-        for i, (method, path, body) in zip(
-            range(count), itertools.cycle(plan["requests"]), strict=False
-        ):
-            delay = started + i / per_second - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        requests = itertools.cycle(plan["requests"])
+        for i, (method, path, body) in zip(range(count), requests, strict=False):
+            due = started + i / per_second
+            if due > time.monotonic():
+                await asyncio.sleep(due - time.monotonic())
+            await slots.acquire()
+            behind = max(behind, time.monotonic() - due)
             tasks.append(asyncio.create_task(one(method, path, body)))
-        sending = time.monotonic() - started
         await asyncio.gather(*tasks)
+        elapsed = time.monotonic() - started
     return {
         "sent": count,
-        "send_seconds": round(sending, 3),
-        "achieved_per_s": round(count / sending, 1) if sending else None,
+        "in_flight": in_flight,
+        "seconds": round(elapsed, 3),
+        "achieved_per_s": round(count / elapsed, 1) if elapsed else None,
+        "max_behind_s": round(behind, 3),
         "statuses": statuses,
         "response": percentiles(latencies),
         "replies": replies,
