@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from shared.kafka import ensure_topics
 from shared.localbroker import EmbeddedBroker, free_port
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS
 from tests.support import ensure_postgres_running, fresh_postgres_database
 
 
@@ -30,8 +34,9 @@ def postgres_available() -> bool:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path,
-                       postgres_available: bool) -> AsyncIterator[str]:
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool
+) -> AsyncIterator[str]:
     """Each test using this runs on SQLite and on the machine's PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
@@ -47,3 +52,17 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's headless Chromium, driven by Playwright (never downloaded)."""
+    if shutil.which(CHROMIUM) is None:
+        missing = f"{CHROMIUM} is not installed (`make chromium` installs it)"
+        if os.environ.get("CI"):  # CI must exercise the dashboard, never skip it
+            pytest.fail(missing)
+        pytest.skip(missing)
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
