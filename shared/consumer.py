@@ -22,10 +22,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics
+from shared.db import insert_or_ignore
 from shared.events import CloudEvent, EventPayload, InvalidEvent, dlq_topic_for, parse_record
 from shared.kafka import ensure_topics, new_consumer
 from shared.observability import context_from_headers, get_logger, tracer
@@ -226,10 +226,12 @@ class EventConsumer:
     ) -> int:
         """Apply records of one partition in order; return how many (a prefix) were handled.
 
-        Consecutive applicable events share ONE transaction, each inside its own savepoint,
-        so a batch costs one commit. An event whose handler fails stops the run there: the
-        events before it commit, it is retried alone (then dead-lettered), and the run goes
-        on after it — per-partition order is kept.
+        The applicable events are first applied together in ONE transaction, their inbox
+        rows written by one statement: a batch costs one commit and no per-event
+        savepoints. If anything in it fails, nothing of it is applied and the batch is
+        applied again event by event, each inside its own savepoint: an event whose handler
+        fails stops that run there, the events before it commit, it is retried alone (then
+        dead-lettered), and the run goes on after it — per-partition order is kept.
         """
         outcomes = [] if outcomes is None else outcomes
         pending: list[_Prepared] = []
@@ -237,11 +239,17 @@ class EventConsumer:
             prepared = await self._prepare(record, outcomes)
             if prepared is not None:
                 pending.append(prepared)
+        failed_together: str | None = None  # the event whose handler failed the batch
+        if pending and not self._stopping:
+            applied, failed_together = await self._apply_together(pending, outcomes)
+            if applied:
+                pending = []
         while pending and not self._stopping:
             committed, failed = await self._apply_run(pending, outcomes)
             pending = pending[committed:]
             if failed and pending:
-                outcomes.append(await self._apply_with_retries(pending[0], tried=1))
+                tried = 2 if pending[0].event.id == failed_together else 1
+                outcomes.append(await self._apply_with_retries(pending[0], tried=tried))
                 pending = pending[1:]
         # Offsets may only move past the first record not yet applied.
         return records.index(pending[0].record) if pending else len(records)
@@ -288,6 +296,36 @@ class EventConsumer:
             ),
         ):
             yield
+
+    async def _apply_together(
+        self, items: Sequence[_Prepared], outcomes: list[str]
+    ) -> tuple[bool, str | None]:
+        """All items in one transaction without savepoints: (True, None) when it committed.
+        Otherwise nothing is applied, so that the caller applies them one savepoint at a
+        time: (False, the id of the event whose handler failed, if one did — its attempt)."""
+        results: list[bool] = []
+        culprit: str | None = None
+        try:
+            async with self.sessions() as session, session.begin():
+                fresh = await self._record_all_in_inbox(session, [i.event for i in items])
+                for item in items:
+                    with self._observed(item):
+                        if item.event.id not in fresh:  # applied before, or earlier in the run
+                            results.append(False)
+                            continue
+                        fresh.discard(item.event.id)
+                        culprit = item.event.id
+                        await self._handle(session, item)
+                        culprit = None
+                        results.append(True)
+        except Exception as exc:  # a handler or the commit failed: find which, one by one
+            log.warning(
+                "consumer.batch_isolating", group=self.group_id, error=repr(exc), event_id=culprit
+            )
+            return False, culprit
+        for item, applied in zip(items, results, strict=True):
+            outcomes.append(self._count(item.event.type, "applied" if applied else "duplicate"))
+        return True, None
 
     async def _apply_run(self, items: Sequence[_Prepared], outcomes: list[str]) -> tuple[int, bool]:
         """Apply items in one transaction until one fails; return (committed, a failure?)."""
@@ -336,21 +374,37 @@ class EventConsumer:
         """Inbox row, handler effects and follow-up events, in the caller's transaction."""
         if not await self._record_in_inbox(session, item.event):
             return False
+        await self._handle(session, item)
+        return True
+
+    async def _handle(self, session: AsyncSession, item: _Prepared) -> None:
+        """The handler's effects and its follow-up events, in the caller's transaction."""
         context = HandlerContext(session=session, event=item.event, tables=self.tables)
         await item.handler(context, item.payload)
         await append_events(session, self.tables, context._pending)
-        return True
 
     async def _record_in_inbox(self, session: AsyncSession, event: CloudEvent) -> bool:
-        dialect = session.get_bind().dialect.name
-        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert_fn(self.tables.inbox)
-            .values(consumer=self.group_id, event_id=event.id, ce_type=event.type)
-            .on_conflict_do_nothing()
+        statement = insert_or_ignore(session, self.tables.inbox).values(
+            consumer=self.group_id, event_id=event.id, ce_type=event.type
         )
         result = await session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _record_all_in_inbox(
+        self, session: AsyncSession, events: Sequence[CloudEvent]
+    ) -> set[str]:
+        """Inbox rows for ``events`` in one statement; the ids not there before."""
+        rows = {
+            e.id: {"consumer": self.group_id, "event_id": e.id, "ce_type": e.type}
+            for e in reversed(events)  # a repeated id keeps its first occurrence's type
+        }
+        inbox = self.tables.inbox
+        statement = (
+            insert_or_ignore(session, inbox)
+            .values(list(reversed(rows.values())))
+            .returning(inbox.c.event_id)
+        )
+        return set((await session.execute(statement)).scalars())
 
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], error: Exception, *, attempts: int, ce_type: str

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -79,3 +80,12 @@ async def database_reachable(engine: AsyncEngine) -> bool:
         return True
     except Exception:  # any driver error means "not ready"
         return False
+
+
+def insert_or_ignore(session: AsyncSession, target: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for ``target`` (a table or mapped class) in the
+    session's dialect (PostgreSQL or SQLite); chain ``.values(…)`` and ``.returning(…)``.
+    Its result's ``rowcount`` says whether a row went in."""
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_fn(target).on_conflict_do_nothing()

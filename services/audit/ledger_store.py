@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event as orm_events
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.audit import ledger
 from services.audit.domain import (
@@ -30,11 +31,38 @@ from services.audit.evidence import SignedTreeHead, sign_tree_head
 from services.audit.ledger import NodeId
 from services.audit.models import LedgerLeaf, LedgerNode, LedgerTrail, LedgerTreeHead
 from services.audit.signing import LedgerKey
+from shared.db import insert_or_ignore
 from shared.events import SPECVERSION, CloudEvent
 
 # Appends are serialised: leaf n+1 needs the subtrees leaf n completed.
 _APPEND_LOCK_KEY = zlib.crc32(b"ansinh-audit-ledger-append")
 _FETCH_CHUNK = 400
+
+
+_TIP_KEY = "ansinh.audit.ledger_tip"
+
+
+@dataclass
+class _Tip:
+    """The ledger's size and frontier (the complete subtrees its root is made of) as the
+    current transaction left them: appending needs nothing else.
+
+    It is valid only inside ``transaction`` (the append lock is held until it ends) and is
+    forgotten on any rollback, a savepoint's included, so it never outlives what it saw.
+    """
+
+    transaction: object
+    size: int
+    frontier: dict[NodeId, bytes]
+
+    def advance(self, leaf: bytes, completed: list[tuple[NodeId, bytes]]) -> None:
+        known = {**self.frontier, NodeId(0, self.size): leaf, **dict(completed)}
+        self.size += 1
+        self.frontier = {node: known[node] for node in ledger.root_nodes(self.size)}
+
+
+def _forget_tip(session: Session, _previous: object) -> None:
+    session.info.pop(_TIP_KEY, None)
 
 
 class ConflictingEvent(Exception):
@@ -84,19 +112,14 @@ class LedgerStore:
 
         An event id already recorded with the same bytes gives (that entry, False); with
         different bytes it raises ConflictingEvent (the ledger never holds two versions).
+        The first append of a transaction takes the append lock and reads the ledger's
+        size and frontier; the following ones of the same transaction continue from them
+        in memory (see :class:`_Tip`), so an append costs its inserts and nothing more.
         """
         event_bytes = canonical_event_bytes(leaf_attributes(event), event.data)
-        await self._lock_for_append()
-        existing = await self.entry_by_event_id(event.id)
-        if existing is not None:
-            if existing.event_bytes != event_bytes:
-                raise ConflictingEvent(
-                    f"event {event.id} is already leaf {existing.leaf_index} with other content"
-                )
-            return existing, False
-        index = await self.size()
+        tip = await self._tip()
+        index = tip.size
         leaf = ledger.leaf_hash(event_bytes)
-        siblings = await self.nodes(ledger.nodes_completed_by(index))
         entry = LedgerEntry(
             leaf_index=index,
             event_id=event.id,
@@ -107,15 +130,41 @@ class LedgerStore:
             leaf_hash=leaf,
             event_bytes=event_bytes,
         )
-        await self._write(entry, event, ledger.completed_nodes(index, leaf, siblings))
+        if not await self._insert_leaf(entry, event):
+            existing = await self.entry_by_event_id(event.id)
+            if existing is None:  # leaf `index` taken: someone appended without the lock
+                self.session.info.pop(_TIP_KEY, None)
+                raise RuntimeError(f"ledger leaf {index} was written by another writer")
+            if existing.event_bytes != event_bytes:
+                raise ConflictingEvent(
+                    f"event {event.id} is already leaf {existing.leaf_index} with other content"
+                )
+            return existing, False
+        completed = ledger.completed_nodes(index, leaf, tip.frontier)
+        await self._write(entry, event, completed)
+        tip.advance(leaf, completed)
         return entry, True
 
-    async def _write(
-        self, entry: LedgerEntry, event: CloudEvent, completed: list[tuple[NodeId, bytes]]
-    ) -> None:
-        """Insert the leaf, the subtrees it completes and its trail index rows."""
-        await self.session.execute(
-            insert(LedgerLeaf).values(
+    async def _tip(self) -> _Tip:
+        """Where the next leaf goes, valid for the session's current transaction."""
+        sync_session = self.session.sync_session
+        transaction = sync_session.get_transaction()
+        tip = self.session.info.get(_TIP_KEY)
+        if isinstance(tip, _Tip) and tip.transaction is transaction:
+            return tip
+        await self._lock_for_append()
+        size = await self.size()
+        frontier = await self.nodes(ledger.root_nodes(size))
+        tip = _Tip(transaction, size, frontier)
+        self.session.info[_TIP_KEY] = tip
+        if not orm_events.contains(sync_session, "after_soft_rollback", _forget_tip):
+            orm_events.listen(sync_session, "after_soft_rollback", _forget_tip)
+        return tip
+
+    async def _insert_leaf(self, entry: LedgerEntry, event: CloudEvent) -> bool:
+        """Insert the leaf row; False when its event id is already a leaf."""
+        result = await self.session.execute(
+            insert_or_ignore(self.session, LedgerLeaf).values(
                 leaf_index=entry.leaf_index,
                 event_id=entry.event_id,
                 ce_type=entry.ce_type,
@@ -128,6 +177,12 @@ class LedgerStore:
                 event_bytes=entry.event_bytes,
             )
         )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _write(
+        self, entry: LedgerEntry, event: CloudEvent, completed: list[tuple[NodeId, bytes]]
+    ) -> None:
+        """Insert the subtrees the leaf completes and its trail index rows."""
         if completed:
             await self.session.execute(
                 insert(LedgerNode),
@@ -307,10 +362,8 @@ class LedgerStore:
             "signature": head.signature,
             "key_id": head.key_id,
         }
-        dialect = self.session.get_bind().dialect.name
-        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
         # Another replica may have signed this size first: its head stands.
-        await self.session.execute(insert_fn(LedgerTreeHead).values(row).on_conflict_do_nothing())
+        await self.session.execute(insert_or_ignore(self.session, LedgerTreeHead).values(row))
         return await self.tree_head(size)
 
 

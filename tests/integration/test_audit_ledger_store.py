@@ -45,6 +45,56 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
         await engine.dispose()
 
 
+async def test_many_appends_in_one_transaction_and_a_rolled_back_one_leave_a_sound_tree(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A consumer batch appends many events in one transaction (the size and frontier kept
+    in memory between them); a savepoint rolled back after an append must not leave a gap
+    or a wrong subtree behind."""
+    kept: list[bytes] = []
+    async with sessions() as session, session.begin():
+        store = LedgerStore(session)
+        for n in range(37):
+            if n in (5, 16):  # appended, then its savepoint rolls back: never a leaf
+                with pytest.raises(RuntimeError):
+                    async with session.begin_nested():
+                        await store.append(cloud_event(n))
+                        raise RuntimeError("the handler failed after the append")
+                continue
+            entry, appended = await store.append(cloud_event(n))
+            assert appended and entry.leaf_index == len(kept)
+            kept.append(entry.leaf_hash)
+        again, appended = await store.append(cloud_event(0))
+        assert not appended and again.leaf_index == 0
+    async with sessions() as session, session.begin():
+        store = LedgerStore(session)
+        entry, appended = await store.append(cloud_event(5))  # a later transaction goes on
+        assert appended and entry.leaf_index == len(kept)
+        kept.append(entry.leaf_hash)
+        size = len(kept)
+        assert await store.size() == size
+        assert await store.root(size) == ledger.tree_root(size, _tree(kept))
+        for index in range(size):
+            proof = await store.inclusion_proof(index, size)
+            ledger.verify_inclusion(index, size, kept[index], proof, await store.root(size))
+
+
+def _tree(leaves: list[bytes]) -> dict[ledger.NodeId, bytes]:
+    """Every complete subtree of ``leaves``, hashed from scratch."""
+    nodes = {ledger.NodeId(0, i): leaf for i, leaf in enumerate(leaves)}
+    level = 0
+    while True:
+        pairs = [
+            (ledger.NodeId(level + 1, i // 2), nodes[ledger.NodeId(level, i)], right)
+            for i in range(0, len(leaves) >> level, 2)
+            if (right := nodes.get(ledger.NodeId(level, i + 1))) is not None
+        ]
+        if not pairs:
+            return nodes
+        nodes.update({node: ledger.node_hash(left, right) for node, left, right in pairs})
+        level += 1
+
+
 async def test_appends_give_proofs_that_verify_against_signed_heads(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
