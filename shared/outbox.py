@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 from sqlalchemy import (
     Column,
+    ColumnElement,
     DateTime,
     Index,
     MetaData,
@@ -34,7 +35,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from shared import metrics
@@ -254,11 +255,7 @@ class OutboxRelay:
                     .limit(self.batch_size)
                 )
             ).all()
-            backlog = (
-                await conn.execute(
-                    select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-                )
-            ).scalar_one()
+            backlog = await outbox_backlog(conn, self.tables)
         metrics.OUTBOX_BACKLOG.labels(service=self.service).set(backlog)
         if not rows:
             return 0
@@ -307,8 +304,38 @@ class OutboxRelay:
             )
 
 
-async def mark_all_unsent(engine: AsyncEngine, tables: PlatformTables) -> int:
-    """Queue the whole outbox history again (the embedded broker forgot it on restart)."""
+async def outbox_backlog(conn: AsyncConnection, tables: PlatformTables) -> int:
+    """How many outbox rows are not yet published."""
+    outbox = tables.outbox
+    query = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+    return int((await conn.execute(query)).scalar_one())
+
+
+def recorded_since(tables: PlatformTables, since: datetime, dialect: str) -> ColumnElement[bool]:
+    """Outbox rows recorded at or after ``since``, counted in whole seconds (UTC).
+
+    Whole seconds because SQLite's ``CURRENT_TIMESTAMP`` has no finer resolution; a row
+    of the same second as ``since`` is included, never missed.
+    """
+    moment = since.astimezone(UTC).replace(microsecond=0)
+    created_at = tables.outbox.c.created_at
+    if dialect == "sqlite":  # text 'YYYY-MM-DD HH:MM:SS' in UTC; compare normalised text
+        return func.datetime(created_at) >= moment.strftime("%Y-%m-%d %H:%M:%S")
+    return created_at >= moment
+
+
+async def mark_all_unsent(
+    engine: AsyncEngine, tables: PlatformTables, *, since: datetime | None = None
+) -> int:
+    """Queue the outbox history again (all of it, or the rows recorded since ``since``).
+
+    For consumers that missed events: the embedded broker forgot them on restart, or a
+    topic was reset. Consumers' inboxes skip events they already applied. Returns how many
+    rows were queued; wake the relay afterwards to publish them at once.
+    """
+    statement = update(tables.outbox).values(sent_at=None)
+    if since is not None:
+        statement = statement.where(recorded_since(tables, since, engine.dialect.name))
     async with engine.begin() as conn:
-        result = await conn.execute(update(tables.outbox).values(sent_at=None))
+        result = await conn.execute(statement)
     return int(result.rowcount or 0)

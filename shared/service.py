@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.admin import admin_router
 from shared.auth import AuthConfig, TokenVerifier, install_auth, load_or_create_local_secret
 from shared.config import ServiceSettings
 from shared.consumer import EventConsumer, On
@@ -260,6 +261,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     app.add_middleware(RequestContextMiddleware)
     instrument_fastapi(app, provider)
     app.include_router(health_router())
+    app.include_router(admin_router())
     for router in definition.routers:
         app.include_router(router)
     document_problems(app)

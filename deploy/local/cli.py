@@ -1,8 +1,9 @@
-"""``ansinh``: run the platform locally, see how it is doing, mint tokens for its APIs."""
+"""``ansinh``: run the platform locally, see how it is doing, mint tokens for its APIs,
+replay outboxes and verify the audit ledger."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -13,8 +14,17 @@ from rich.table import Table
 
 from deploy.local.district import generate_app
 from deploy.local.launcher import Platform, jwt_secret, read_state
+from deploy.local.replay import (
+    PlatformNotRunning,
+    ServiceReplay,
+    admin_token,
+    check_running,
+    follow_backlogs,
+    request_replays,
+)
 from deploy.local.scenario import seed_command
 from deploy.local.status import platform_ports, probe
+from deploy.local.verify import AuditUnreachable, LedgerReport, inspector_token, verify_ledger
 from shared.auth import ALL_COMMUNES, Role, mint_token
 from shared.events import SERVICES
 
@@ -132,15 +142,9 @@ def token(
         _fail(f"unknown service {', '.join(unknown)}; services are {', '.join(SERVICES)}")
     if role is Role.OPERATOR and not (services and communes):
         _fail("an operator token needs at least one --service and one --commune")
-    secret = jwt_secret(data_dir, create=False)
-    if secret is None:
-        _fail(
-            f"no signing secret in {data_dir.resolve() / 'secrets'} yet: run `make run` "
-            "(or `ansinh up`) once, then try again"
-        )
     typer.echo(
         mint_token(
-            secret,
+            _local_secret(data_dir),
             subject=subject or f"local-{role}",
             role=role,
             services=services,
@@ -150,8 +154,179 @@ def token(
     )
 
 
+@app.command()
+def replay(
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service", help="A service to replay (repeatable; default: every running one)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only events recorded since then: ISO 8601, e.g. 2025-07-01T08:00+07:00 "
+            "(no offset = local time). Default: the whole outbox."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds to wait for the backlogs to drain.")
+    ] = 600.0,
+    data_dir: DataDir = Path(".data"),
+) -> None:
+    """Publish each service's outbox again, so consumers that missed events catch up.
+
+    For when the broker forgot events (the embedded one keeps nothing across restarts) or a
+    partner's topic was reset. Consumers' inboxes drop events they already applied, so a
+    replay never applies anything twice. Shows each outbox backlog until it drains; exit 1
+    if one does not, 2 when the platform is not running.
+    """
+    ports = platform_ports(data_dir)
+    chosen = service or list(ports)
+    unknown = sorted(set(chosen) - set(SERVICES))
+    if unknown:
+        _fail(f"unknown service {', '.join(unknown)}; services are {', '.join(SERVICES)}")
+    missing = [name for name in chosen if name not in ports]
+    if missing:
+        _fail(
+            f"{', '.join(missing)} is not part of the platform on {data_dir.resolve()} "
+            f"(it runs {', '.join(ports)})"
+        )
+    moment = _parse_since(since) if since is not None else None
+    targets = {name: ports[name] for name in chosen}
+    with httpx.Client(timeout=30.0) as client:
+        try:
+            check_running(client, targets)
+        except PlatformNotRunning as down:
+            _fail(
+                f"the platform is not running on {data_dir.resolve()}: {down}; "
+                "start it with `ansinh up` (or `make run`)"
+            )
+        secret = _local_secret(data_dir)
+        replays = request_replays(client, targets, admin_token(secret), moment)
+        what = f"since {moment.isoformat()}" if moment else "all events"
+        console.print(f"Replaying the outbox ({what}) of {', '.join(targets)}…", highlight=False)
+        follow_backlogs(client, replays, console, timeout)
+    console.print(_replay_table(replays))
+    failed = [r for r in replays if not r.drained]
+    if failed:
+        for replay in failed:
+            reason = replay.error or (
+                f"{replay.remaining} event(s) still waiting after {timeout:g} s; "
+                "is the broker up? (`ansinh status`)"
+            )
+            errors.print(f"[bold red]✗[/bold red] {replay.name}: {reason}", highlight=False)
+        raise typer.Exit(1)
+    total = sum(r.queued for r in replays)
+    console.print(
+        f"[green]✓[/green] {total} event(s) published again; consumers' inboxes skip the "
+        "ones they already applied.",
+        highlight=False,
+    )
+
+
+@app.command()
+def verify(
+    subject: Annotated[
+        str | None,
+        typer.Option(help="Also export this subject's events and verify the bundle offline."),
+    ] = None,
+    data_dir: DataDir = Path(".data"),
+) -> None:
+    """Check the running audit ledger: signed tree head, only growth since the last run.
+
+    Verifies the latest tree head's Ed25519 signature, then a consistency proof from the
+    tree head verified last time (kept in <data-dir>/verified-tree-head.json with the key)
+    to it: the ledger only grew, no history was rewritten. The first run trusts the key
+    and head it is served (trust on first use). Exit 0 when every check holds, 1 naming
+    each failed check, 2 when the audit service is not running.
+    """
+    audit_port = platform_ports(data_dir).get("audit")
+    if audit_port is None:
+        _fail(f"the platform on {data_dir.resolve()} runs no audit service")
+    audit_url = f"http://127.0.0.1:{audit_port}"
+    with httpx.Client(timeout=60.0) as client:
+        try:
+            check_running(client, {"audit": audit_port})
+            inspector = inspector_token(_local_secret(data_dir))
+            report = verify_ledger(client, audit_url, inspector, data_dir, subject)
+        except (PlatformNotRunning, AuditUnreachable) as down:
+            _fail(
+                f"the audit service is not running on {data_dir.resolve()}: {down}; "
+                "start the platform with `ansinh up` (or `make run`)"
+            )
+    _print_report(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
 app.command("seed")(seed_command)
 app.add_typer(generate_app, name="generate")
+
+
+def _parse_since(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"--since {text!r} is not an ISO 8601 date-time, e.g. 2025-07-01T08:00+07:00")
+    return moment if moment.tzinfo is not None else moment.astimezone()  # local time
+
+
+def _local_secret(data_dir: Path) -> str:
+    secret = jwt_secret(data_dir, create=False)
+    if secret is None:
+        _fail(
+            f"no signing secret in {data_dir.resolve() / 'secrets'} yet: run `make run` "
+            "(or `ansinh up`) once, then try again"
+        )
+    return secret
+
+
+def _replay_table(replays: list[ServiceReplay]) -> Table:
+    table = Table(title="Outbox replay", title_justify="left")
+    for column, justify in (
+        ("service", "left"),
+        ("queued again", "right"),
+        ("still waiting", "right"),
+        ("seconds", "right"),
+        ("result", "left"),
+    ):
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for replay in replays:
+        result = (
+            "[green]published[/green]"
+            if replay.drained
+            else f"[red]{'error' if replay.error else 'not drained'}[/red]"
+        )
+        table.add_row(
+            replay.name,
+            str(replay.queued),
+            _count(replay.remaining),
+            f"{replay.seconds:.1f}",
+            result,
+        )
+    return table
+
+
+def _print_report(report: LedgerReport) -> None:
+    for held in report.held:
+        console.print(f"[green]✓[/green] {held}", highlight=False)
+    for note in report.verdict.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    if report.ok:
+        kept = (
+            f"; tree size {report.saved.tree_size} kept in {report.state_path}"
+            if report.saved
+            else ""
+        )
+        console.print(f"[bold green]OK[/bold green]: the audit ledger holds{kept}", highlight=False)
+        return
+    failures = report.verdict.failures
+    errors.print(
+        f"[bold red]FAILED[/bold red]: {len(failures)} check(s) did not hold:", highlight=False
+    )
+    for failure in failures:
+        errors.print(f"  - {failure}", highlight=False, markup=False, soft_wrap=True)
+    errors.print(f"{report.state_path} was left as it was.", highlight=False, markup=False)
 
 
 def _count(value: int | None) -> str:

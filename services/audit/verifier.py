@@ -53,7 +53,7 @@ def verify_bundle(bundle: Any, pinned_key: LedgerPublicKey | None = None) -> Ver
     key = _public_key(bundle, pinned_key, verdict)
     if key is None:
         return verdict
-    head = _signed_head(bundle.get("tree_head"), "tree head", key, verdict)
+    head = check_tree_head(bundle.get("tree_head"), "tree head", key, verdict)
     if head is None:
         return verdict
     _check_consistency(bundle, head, key, verdict)
@@ -87,9 +87,13 @@ def _public_key(
     return pinned
 
 
-def _signed_head(
+def check_tree_head(
     document: Any, name: str, key: LedgerPublicKey, verdict: Verdict
 ) -> SignedTreeHead | None:
+    """The tree head in ``document`` (API/bundle JSON); a failure unless ``key`` signed it.
+
+    None when it cannot be read at all; a head whose signature fails is still returned.
+    """
     try:
         head = SignedTreeHead.from_json(document)
     except _MALFORMED as exc:
@@ -116,21 +120,33 @@ def _check_consistency(
 ) -> None:
     if bundle.get("earlier_tree_head") is None:
         return
-    earlier = _signed_head(bundle["earlier_tree_head"], "earlier tree head", key, verdict)
+    earlier = check_tree_head(bundle["earlier_tree_head"], "earlier tree head", key, verdict)
     if earlier is None:
         return
+    check_consistency(earlier, head, bundle.get("consistency_proof"), verdict)
+
+
+def check_consistency(
+    earlier: SignedTreeHead, later: SignedTreeHead, proof: Any, verdict: Verdict
+) -> bool:
+    """Whether ``proof`` (hex hashes) shows ``earlier``'s tree a prefix of ``later``'s.
+
+    The roots checked are the heads' own (signed) roots, never ones served with the proof.
+    A failure is added to ``verdict`` when it does not hold.
+    """
     try:
-        proof = _hashes(bundle.get("consistency_proof"))
         ledger.verify_consistency(
-            earlier.tree_size, head.tree_size, earlier.root_hash, head.root_hash, proof
+            earlier.tree_size, later.tree_size, earlier.root_hash, later.root_hash, _hashes(proof)
         )
+        return True
     except ledger.ProofError as exc:
         verdict.failures.append(
-            f"consistency from tree size {earlier.tree_size} to {head.tree_size} does not "
+            f"consistency from tree size {earlier.tree_size} to {later.tree_size} does not "
             f"hold ({exc}): the earlier tree is not a prefix of the later one"
         )
     except _MALFORMED as exc:
         verdict.failures.append(f"consistency proof cannot be read: {exc!r}")
+    return False
 
 
 def _check_manifest(

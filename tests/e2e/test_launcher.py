@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -10,15 +11,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.localbroker import free_port
+from tests import factories
 from tests.support import bearer
+from tests.support import token as local_token
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +45,7 @@ class Launched:
     env: dict[str, str]
     broker_port: int
     households_port: int
+    ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def households_url(self) -> str:
@@ -107,19 +112,20 @@ def wait_until_running(launched: Launched) -> None:
     pytest.fail(f"the platform was not ready within {STARTUP_SECONDS}s:\n{launched.text()}")
 
 
-@pytest.fixture
-def launched(tmp_path: Path) -> Iterator[Launched]:
-    """`ansinh up` running on a fresh data dir and free ports; stopped (or killed) afterwards."""
+@contextlib.contextmanager
+def launch(tmp_path: Path, services: tuple[str, ...]) -> Iterator[Launched]:
+    """`ansinh up` of ``services`` on a fresh data dir and free ports; stopped (or killed) after."""
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
-    broker_port, households_port = free_port(), free_port()
+    broker_port = free_port()
+    ports = {name: free_port() for name in services}
     data_dir = tmp_path / "data"
     env.update(
         ANSINH_BROKER_PORT=str(broker_port),
-        ANSINH_HOUSEHOLDS_PORT=str(households_port),
         ANSINH_DATA_DIR=str(data_dir),
         PYTHONUNBUFFERED="1",
         COLUMNS="200",
     )
+    env.update({f"ANSINH_{name.upper()}_PORT": str(port) for name, port in ports.items()})
     output = tmp_path / "ansinh-up.out"
     with output.open("wb") as sink:
         process = subprocess.Popen(
@@ -129,7 +135,7 @@ def launched(tmp_path: Path) -> Iterator[Launched]:
                 "--data-dir",
                 str(data_dir),
                 "--services",
-                "households",
+                ",".join(services),
                 "--ready-timeout",
                 "100",
             ],
@@ -138,7 +144,7 @@ def launched(tmp_path: Path) -> Iterator[Launched]:
             env=env,
             cwd=tmp_path,
         )
-    launched = Launched(process, output, data_dir, env, broker_port, households_port)
+    launched = Launched(process, output, data_dir, env, broker_port, ports["households"], ports)
     children: set[int] = set()
     try:
         wait_until_running(launched)
@@ -152,11 +158,25 @@ def launched(tmp_path: Path) -> Iterator[Launched]:
                 process.wait(timeout=STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 process.kill()
-        ports = (str(broker_port), str(households_port))
+        port_args = [str(broker_port), *map(str, ports.values())]
         for pid in children:  # never leave a broker or service behind a failed test
-            if any(port in command_line(pid) for port in ports):
+            if any(port in command_line(pid) for port in port_args):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def launched(tmp_path: Path) -> Iterator[Launched]:
+    """`ansinh up` of households alone."""
+    with launch(tmp_path, ("households",)) as running:
+        yield running
+
+
+@pytest.fixture
+def launched_with_audit(tmp_path: Path) -> Iterator[Launched]:
+    """`ansinh up` of households and the audit service, which keeps their events' ledger."""
+    with launch(tmp_path, ("households", "audit")) as running:
+        yield running
 
 
 def test_up_serves_households_with_printed_token_and_ctrl_c_stops_everything(
@@ -217,3 +237,104 @@ def test_token_and_status_against_the_running_platform(launched: Launched, tmp_p
     unsigned = launched.ansinh("token", "--role", "admin", "--data-dir", elsewhere)
     assert unsigned.returncode != 0
     assert "make run" in unsigned.stderr
+
+
+def _wait_for(check: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds:g} s: {what}")
+        time.sleep(0.5)
+
+
+def test_replay_and_verify_against_the_running_platform(
+    launched_with_audit: Launched, tmp_path: Path
+) -> None:
+    platform = launched_with_audit
+    data_dir = platform.data_dir
+    audit = f"http://127.0.0.1:{platform.ports['audit']}"
+    admin, inspector = bearer(local_token(data_dir)), bearer(local_token(data_dir, "inspector"))
+
+    def register() -> str:
+        response = httpx.post(
+            f"{platform.households_url}/households", json=factories.household(), headers=admin
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["household_id"])
+
+    def trail(subject: str) -> int:
+        response = httpx.get(f"{audit}/trail/{subject}", headers=inspector, timeout=10)
+        return len(response.json()["items"]) if response.status_code == 200 else 0
+
+    def signed_size() -> int:
+        response = httpx.get(f"{audit}/ledger/tree-heads/latest", headers=inspector, timeout=10)
+        return int(response.json()["tree_size"]) if response.status_code == 200 else 0
+
+    def repeats_skipped() -> float:
+        """Events the audit's consumers recognised as already applied (its /metrics)."""
+        exposition = httpx.get(f"{audit}/metrics", timeout=10).text
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(exposition)
+            for sample in family.samples
+            if sample.name == "ansinh_events_consumed_total"
+            and sample.labels.get("outcome") == "duplicate"
+        )
+
+    household = register()
+    _wait_for(lambda: trail(household) >= 2, "the audit ledger records the registration")
+    recorded = trail(household)
+    skipped = repeats_skipped()
+
+    # Replay: every outbox is published again; the audit's inbox skips what it has.
+    replayed = platform.ansinh("replay", "--data-dir", str(data_dir))
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    table = [line for line in replayed.stdout.splitlines() if "│" in line]
+    rows = {line.split("│")[1].strip(): line for line in table}
+    assert "published" in rows["households"] and "published" in rows["audit"]
+    queued = re.search(r"│\s+([1-9]\d*)\s+│\s+0\s+│", rows["households"])
+    assert queued, rows["households"]
+    assert "published again" in replayed.stdout
+    _wait_for(
+        lambda: repeats_skipped() >= skipped + int(queued.group(1)),
+        "the audit's inboxes skip every republished households event",
+    )
+    assert trail(household) == recorded
+
+    # Verify, first run: the signed head holds; its key and head are trusted on first use.
+    first = platform.ansinh("verify", "--data-dir", str(data_dir), "--subject", household)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "trust on first use" in first.stdout
+    assert f"{recorded} event(s) of subject {household}" in first.stdout
+    assert "OK" in first.stdout
+    kept = data_dir / "verified-tree-head.json"
+    first_size = json.loads(kept.read_text())["tree_head"]["tree_size"]
+
+    # Second run, after the ledger grew: a consistency proof from the kept head.
+    other = register()
+    _wait_for(lambda: trail(other) >= 2, "the audit ledger records the second registration")
+    _wait_for(lambda: signed_size() > first_size, "a tree head covering the second household")
+    second = platform.ansinh("verify", "--data-dir", str(data_dir))
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "trust on first use" not in second.stdout
+    assert f"tree size {first_size} verified before is a prefix of tree size" in second.stdout
+    assert json.loads(kept.read_text())["tree_head"]["tree_size"] > first_size
+
+    # Tamper: a kept head with another root for the same size must not pass.
+    state = json.loads(kept.read_text())
+    state["tree_head"]["root_hash"] = "ab" * 32
+    kept.write_text(json.dumps(state))
+    tampered = platform.ansinh("verify", "--data-dir", str(data_dir))
+    assert tampered.returncode == 1, tampered.stdout + tampered.stderr
+    assert "FAILED" in tampered.stderr
+    assert "consistency from tree size" in tampered.stderr
+    assert "signature does not verify" in tampered.stderr
+    assert json.loads(kept.read_text()) == state  # left as it was
+
+    # No platform: exit 2 with a clear message.
+    elsewhere = str(tmp_path / "no-platform")
+    down_ports = {"ANSINH_HOUSEHOLDS_PORT": str(free_port()), "ANSINH_AUDIT_PORT": str(free_port())}
+    for command in ("replay", "verify"):
+        down = platform.ansinh(command, "--data-dir", elsewhere, **down_ports)
+        assert down.returncode == 2, (command, down.stdout, down.stderr)
+        assert "not running" in down.stderr and "ansinh up" in down.stderr
