@@ -41,6 +41,10 @@ class HandlerContext:
     session: AsyncSession
     event: CloudEvent
     tables: PlatformTables
+    #: True while the event shares its batch's transaction with no savepoint of its own:
+    #: any exception then undoes the whole batch, which is applied again one event (and
+    #: one savepoint) at a time — a handler that contains its own failures need not here.
+    batched: bool = False
     _pending: list[tuple[EventPayload, str]] = field(default_factory=list)
 
     def publish(self, payload: EventPayload, subject: str) -> None:
@@ -315,7 +319,7 @@ class EventConsumer:
                             continue
                         fresh.discard(item.event.id)
                         culprit = item.event.id
-                        await self._handle(session, item)
+                        await self._handle(session, item, batched=True)
                         culprit = None
                         results.append(True)
         except Exception as exc:  # a handler or the commit failed: find which, one by one
@@ -377,9 +381,13 @@ class EventConsumer:
         await self._handle(session, item)
         return True
 
-    async def _handle(self, session: AsyncSession, item: _Prepared) -> None:
+    async def _handle(
+        self, session: AsyncSession, item: _Prepared, *, batched: bool = False
+    ) -> None:
         """The handler's effects and its follow-up events, in the caller's transaction."""
-        context = HandlerContext(session=session, event=item.event, tables=self.tables)
+        context = HandlerContext(
+            session=session, event=item.event, tables=self.tables, batched=batched
+        )
         await item.handler(context, item.payload)
         await append_events(session, self.tables, context._pending)
 

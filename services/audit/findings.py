@@ -196,18 +196,26 @@ async def project_views(ctx: HandlerContext, entry: LedgerEntry) -> None:
     findings of the subjects it touched (their events join the entry's transaction).
 
     A failure here is logged and the views skip the entry — it never costs the ledger the
-    event; POST /views/rebuild replays it once the cause is fixed.
+    event; POST /views/rebuild replays it once the cause is fixed. In a batch applied
+    together (``ctx.batched``) it needs no savepoint of its own: a failure undoes the batch,
+    which the consumer then applies one event at a time, where this one is contained.
     """
     pending: list[tuple[EventPayload, str]] = []
-    try:
-        async with ctx.session.begin_nested():
-            touched = await apply_entry(ctx.session, entry)
-            await evaluate_touched(
-                ctx.session, touched, lambda p, s: pending.append((p, s)),
-                entry.occurred_at.date(),
-            )
-    except Exception:
-        log.exception("views.projection_failed", event_id=entry.event_id, type=entry.ce_type)
-        return
+
+    async def project() -> None:
+        touched = await apply_entry(ctx.session, entry)
+        await evaluate_touched(
+            ctx.session, touched, lambda p, s: pending.append((p, s)), entry.occurred_at.date()
+        )
+
+    if ctx.batched:
+        await project()
+    else:
+        try:
+            async with ctx.session.begin_nested():
+                await project()
+        except Exception:
+            log.exception("views.projection_failed", event_id=entry.event_id, type=entry.ce_type)
+            return
     for payload, subject in pending:
         ctx.publish(payload, subject)
