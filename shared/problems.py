@@ -9,8 +9,11 @@ Raise a :class:`Problem` (or one of its subclasses) anywhere in a request; once
      "request_id": "…"}
 
 Framework errors get the same shape: unknown routes (404), wrong methods (405),
-invalid input (422 with ``errors[].field`` paths such as ``body.members.0.citizen_id``)
-and unhandled exceptions (500, with nothing of the internals).
+invalid input (422 with ``errors[].field`` paths such as ``body.members.0.citizen_id``),
+a database that is momentarily unavailable (503 with ``Retry-After``: SQLite busy past its
+timeout, a PostgreSQL deadlock, serialization failure or lost connection — nothing was
+applied, the request may be sent again) and unhandled exceptions (500, with nothing of the
+internals).
 :class:`BodySizeLimitMiddleware` answers oversized requests with a 413 problem.
 
 :class:`ProblemDetails` documents that body in OpenAPI; declare the problems a route answers
@@ -28,6 +31,7 @@ from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -274,7 +278,38 @@ async def _handle_validation_error(request: Request, exc: Exception) -> Response
     return problem_response(request, _validation_problem(exc))
 
 
+#: SQLSTATEs of PostgreSQL errors worth retrying: serialization failure, deadlock, lock not
+#: available, server shutting down or starting, too many connections.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P03", "53300"})
+_TRANSIENT_SQLITE_MESSAGES = ("database is locked", "database is busy", "database table is locked")
+RETRY_AFTER_SECONDS = 2
+
+
+def is_transient_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not serve the request *now* (and undid it)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    original = exc.orig
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate is not None:
+        return str(sqlstate) in _TRANSIENT_SQLSTATES or str(sqlstate).startswith("08")
+    message = str(original).lower()
+    return any(m in message for m in _TRANSIENT_SQLITE_MESSAGES)
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
+    if is_transient_database_error(exc):
+        _logger.warning(
+            "database_unavailable", path=request.url.path, method=request.method, error=str(exc)
+        )
+        unavailable = Problem(
+            503,
+            detail="The database is busy; nothing was changed. Try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+        return problem_response(request, unavailable)
     _logger.error("unhandled_exception", path=request.url.path, method=request.method, exc_info=exc)
     problem = Problem(500, detail="An unexpected error occurred; it has been logged.")
     return problem_response(request, problem)

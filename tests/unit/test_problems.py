@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 import structlog
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 from structlog.testing import capture_logs
 
@@ -286,3 +290,38 @@ class TestBodySizeLimit:
         assert middleware.limit_for("/imports/households") == IMPORT_LIMIT
         assert middleware.limit_for("/importsx") == DEFAULT_LIMIT
         assert middleware.limit_for("/households") == DEFAULT_LIMIT
+
+
+async def test_a_database_busy_past_its_timeout_is_a_503_to_retry_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """A real SQLite write lock held elsewhere: the client is told to come back, not 500."""
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE notes (body TEXT)")
+    holder.execute("BEGIN EXCLUSIVE")
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}", connect_args={"timeout": 0.05})
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/notes")
+    async def add_note() -> dict[str, bool]:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO notes VALUES ('x')"))
+        return {"added": True}
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://ansinh.test") as client:
+            busy = await client.post("/notes")
+            body = assert_problem(busy, 503)
+            assert busy.headers["retry-after"] == "2"
+            assert "nothing was changed" in str(body["detail"])
+            holder.execute("ROLLBACK")
+            assert holder.execute("SELECT count(*) FROM notes").fetchone() == (0,)
+            again = await client.post("/notes")
+            assert again.status_code == 200
+            assert holder.execute("SELECT count(*) FROM notes").fetchone() == (1,)
+    finally:
+        holder.close()
+        await engine.dispose()
