@@ -36,7 +36,8 @@ class AnyEvent(BaseModel):
 
 async def record_event(ctx: HandlerContext, _data: AnyEvent) -> None:
     """Append the event to the ledger, then let each projection see the new entry."""
-    entry, appended = await LedgerStore(ctx.session).append(ctx.event)
+    # In a batch applied together, the ledger rows of the whole batch go in at its commit.
+    entry, appended = await LedgerStore(ctx.session).append(ctx.event, deferred=ctx.batched)
     if not appended:
         return
     for project in PROJECTIONS:

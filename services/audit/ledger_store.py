@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,15 +54,34 @@ class _Tip:
     transaction: object
     size: int
     frontier: dict[NodeId, bytes]
+    #: Rows of deferred appends not written yet (see ``LedgerStore.append``).
+    leaves: list[dict[str, Any]] = field(default_factory=list)
+    subtrees: list[dict[str, Any]] = field(default_factory=list)
+    trail: list[dict[str, Any]] = field(default_factory=list)
 
     def advance(self, leaf: bytes, completed: list[tuple[NodeId, bytes]]) -> None:
         known = {**self.frontier, NodeId(0, self.size): leaf, **dict(completed)}
         self.size += 1
         self.frontier = {node: known[node] for node in ledger.root_nodes(self.size)}
 
+    def take_rows(self) -> list[tuple[Any, list[dict[str, Any]]]]:
+        """The deferred rows by table, in insertion order; the tip holds none afterwards."""
+        rows = [(LedgerLeaf, self.leaves), (LedgerNode, self.subtrees), (LedgerTrail, self.trail)]
+        self.leaves, self.subtrees, self.trail = [], [], []
+        return [(table, batch) for table, batch in rows if batch]
+
 
 def _forget_tip(session: Session, _previous: object) -> None:
     session.info.pop(_TIP_KEY, None)
+
+
+def _write_deferred_before_commit(session: Session) -> None:
+    """Deferred appends reach the tables in the transaction that made them, before it
+    commits (the event runs inside the async session's greenlet: sync execution works)."""
+    tip = session.info.get(_TIP_KEY)
+    if isinstance(tip, _Tip):
+        for table, rows in tip.take_rows():
+            session.execute(insert(table), rows)
 
 
 class ConflictingEvent(Exception):
@@ -107,7 +126,9 @@ class LedgerStore:
 
     # --- append ----------------------------------------------------------------------
 
-    async def append(self, event: CloudEvent) -> tuple[LedgerEntry, bool]:
+    async def append(
+        self, event: CloudEvent, *, deferred: bool = False
+    ) -> tuple[LedgerEntry, bool]:
         """Append ``event`` as the next leaf: (its entry, True).
 
         An event id already recorded with the same bytes gives (that entry, False); with
@@ -115,9 +136,18 @@ class LedgerStore:
         The first append of a transaction takes the append lock and reads the ledger's
         size and frontier; the following ones of the same transaction continue from them
         in memory (see :class:`_Tip`), so an append costs its inserts and nothing more.
+
+        ``deferred`` appends write nothing yet: their rows go in with one statement per
+        table just before the transaction commits (or before this store's next read or
+        immediate append). For a caller whose whole transaction fails if anything does
+        (no savepoint around the append, which a rollback would not undo in memory): an
+        event id already in the ledger then fails the commit instead of being recognised.
         """
         event_bytes = canonical_event_bytes(leaf_attributes(event), event.data)
         tip = await self._tip()
+        if deferred:
+            return self._defer(tip, event, event_bytes), True
+        await self.write_deferred()
         index = tip.size
         leaf = ledger.leaf_hash(event_bytes)
         entry = LedgerEntry(
@@ -145,6 +175,32 @@ class LedgerStore:
         tip.advance(leaf, completed)
         return entry, True
 
+    def _defer(self, tip: _Tip, event: CloudEvent, event_bytes: bytes) -> LedgerEntry:
+        leaf = ledger.leaf_hash(event_bytes)
+        entry = LedgerEntry(
+            leaf_index=tip.size,
+            event_id=event.id,
+            ce_type=event.type,
+            ce_subject=event.subject,
+            occurred_at=occurred_at(event.time),
+            commune_code=commune_of(event.data),
+            leaf_hash=leaf,
+            event_bytes=event_bytes,
+        )
+        completed = ledger.completed_nodes(tip.size, leaf, tip.frontier)
+        tip.leaves.append(_leaf_row(entry, event))
+        tip.subtrees += _subtree_rows(completed)
+        tip.trail += _trail_rows(entry, event)
+        tip.advance(leaf, completed)
+        return entry
+
+    async def write_deferred(self) -> None:
+        """Write the rows of deferred appends now (reads of this store do it first)."""
+        tip = self.session.info.get(_TIP_KEY)
+        if isinstance(tip, _Tip):
+            for table, rows in tip.take_rows():
+                await self.session.execute(insert(table), rows)
+
     async def _tip(self) -> _Tip:
         """Where the next leaf goes, valid for the session's current transaction."""
         sync_session = self.session.sync_session
@@ -159,23 +215,13 @@ class LedgerStore:
         self.session.info[_TIP_KEY] = tip
         if not orm_events.contains(sync_session, "after_soft_rollback", _forget_tip):
             orm_events.listen(sync_session, "after_soft_rollback", _forget_tip)
+            orm_events.listen(sync_session, "before_commit", _write_deferred_before_commit)
         return tip
 
     async def _insert_leaf(self, entry: LedgerEntry, event: CloudEvent) -> bool:
         """Insert the leaf row; False when its event id is already a leaf."""
         result = await self.session.execute(
-            insert_or_ignore(self.session, LedgerLeaf).values(
-                leaf_index=entry.leaf_index,
-                event_id=entry.event_id,
-                ce_type=entry.ce_type,
-                ce_source=event.source,
-                ce_subject=entry.ce_subject,
-                ce_time=event.time,
-                occurred_at=entry.occurred_at,
-                commune_code=entry.commune_code,
-                leaf_hash=entry.leaf_hash,
-                event_bytes=entry.event_bytes,
-            )
+            insert_or_ignore(self.session, LedgerLeaf).values(_leaf_row(entry, event))
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -184,17 +230,8 @@ class LedgerStore:
     ) -> None:
         """Insert the subtrees the leaf completes and its trail index rows."""
         if completed:
-            await self.session.execute(
-                insert(LedgerNode),
-                [{"level": n.level, "node_index": n.index, "hash": h} for n, h in completed],
-            )
-        await self.session.execute(
-            insert(LedgerTrail),
-            [
-                {"subject_id": i, "occurred_at": entry.occurred_at, "leaf_index": entry.leaf_index}
-                for i in sorted(trail_ids(event.subject, event.data))
-            ],
-        )
+            await self.session.execute(insert(LedgerNode), _subtree_rows(completed))
+        await self.session.execute(insert(LedgerTrail), _trail_rows(entry, event))
 
     async def _lock_for_append(self) -> None:
         # SQLite transactions already hold the write lock (BEGIN IMMEDIATE); PostgreSQL
@@ -208,11 +245,13 @@ class LedgerStore:
 
     async def size(self) -> int:
         """How many leaves the ledger holds."""
+        await self.write_deferred()
         last = (await self.session.execute(select(func.max(LedgerLeaf.leaf_index)))).scalar()
         return 0 if last is None else int(last) + 1
 
     async def nodes(self, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
         """The stored hashes of the complete subtrees ``wanted`` (those that exist)."""
+        await self.write_deferred()
         ids = set(wanted)
         leaves = sorted(n.index for n in ids if n.level == 0)
         inner = sorted(n for n in ids if n.level > 0)
@@ -277,10 +316,12 @@ class LedgerStore:
     # --- entries and trails ------------------------------------------------------------
 
     async def entry(self, leaf_index: int) -> LedgerEntry | None:
+        await self.write_deferred()
         row = await self.session.get(LedgerLeaf, leaf_index)
         return _entry(row) if row is not None else None
 
     async def entry_by_event_id(self, event_id: str) -> LedgerEntry | None:
+        await self.write_deferred()
         row = (
             await self.session.execute(select(LedgerLeaf).where(LedgerLeaf.event_id == event_id))
         ).scalar_one_or_none()
@@ -301,6 +342,7 @@ class LedgerStore:
         the (occurred_at, leaf_index) of the last entry of the previous page;
         ``below_size`` keeps only leaves a tree of that size holds.
         """
+        await self.write_deferred()
         query = (
             select(LedgerLeaf)
             .join(LedgerTrail, LedgerTrail.leaf_index == LedgerLeaf.leaf_index)
@@ -365,6 +407,32 @@ class LedgerStore:
         # Another replica may have signed this size first: its head stands.
         await self.session.execute(insert_or_ignore(self.session, LedgerTreeHead).values(row))
         return await self.tree_head(size)
+
+
+def _leaf_row(entry: LedgerEntry, event: CloudEvent) -> dict[str, Any]:
+    return {
+        "leaf_index": entry.leaf_index,
+        "event_id": entry.event_id,
+        "ce_type": entry.ce_type,
+        "ce_source": event.source,
+        "ce_subject": entry.ce_subject,
+        "ce_time": event.time,
+        "occurred_at": entry.occurred_at,
+        "commune_code": entry.commune_code,
+        "leaf_hash": entry.leaf_hash,
+        "event_bytes": entry.event_bytes,
+    }
+
+
+def _subtree_rows(completed: list[tuple[NodeId, bytes]]) -> list[dict[str, Any]]:
+    return [{"level": n.level, "node_index": n.index, "hash": h} for n, h in completed]
+
+
+def _trail_rows(entry: LedgerEntry, event: CloudEvent) -> list[dict[str, Any]]:
+    return [
+        {"subject_id": i, "occurred_at": entry.occurred_at, "leaf_index": entry.leaf_index}
+        for i in sorted(trail_ids(event.subject, event.data))
+    ]
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:

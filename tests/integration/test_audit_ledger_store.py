@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.audit import ledger
@@ -77,6 +77,41 @@ async def test_many_appends_in_one_transaction_and_a_rolled_back_one_leave_a_sou
         for index in range(size):
             proof = await store.inclusion_proof(index, size)
             ledger.verify_inclusion(index, size, kept[index], proof, await store.root(size))
+
+
+async def test_deferred_appends_are_written_by_the_commit_and_seen_by_reads_before_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The audit consumer defers a batch's ledger rows to its commit: the tree must be the
+    same as appending one by one, and a read in between must see every deferred leaf."""
+    kept: list[bytes] = []
+    async with sessions() as session, session.begin():
+        store = LedgerStore(session)
+        for n in range(23):
+            entry, appended = await store.append(cloud_event(n), deferred=True)
+            assert appended and entry.leaf_index == n
+            kept.append(entry.leaf_hash)
+            if n == 9:
+                assert await store.size() == 10  # a read writes what was deferred first
+        mid = await store.append(cloud_event(23))  # an immediate append after deferred ones
+        kept.append(mid[0].leaf_hash)
+        for n in range(24, 30):
+            entry, _ = await store.append(cloud_event(n), deferred=True)
+            kept.append(entry.leaf_hash)
+    async with sessions() as session, session.begin():
+        store = LedgerStore(session)
+        assert await store.size() == 30
+        root = await store.root(30)
+        assert root == ledger.tree_root(30, _tree(kept))
+        for index in (0, 9, 10, 23, 29):
+            proof = await store.inclusion_proof(index, 30)
+            ledger.verify_inclusion(index, 30, kept[index], proof, root)
+        assert [e.leaf_index for e in await store.trail(HOUSEHOLD)] == list(range(30))
+    with pytest.raises(IntegrityError):  # already a leaf: the deferred write fails the commit
+        async with sessions() as session, session.begin():
+            await LedgerStore(session).append(cloud_event(4), deferred=True)
+    async with sessions() as session:
+        assert await LedgerStore(session).size() == 30
 
 
 def _tree(leaves: list[bytes]) -> dict[ledger.NodeId, bytes]:
