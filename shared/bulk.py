@@ -17,6 +17,13 @@ Every service's ``POST /imports/...`` endpoint works the same way:
   JSON array (0-based) — keeping the first ``limit`` and counting all of them.
 * :class:`ImportReport` is what the endpoint answers; :func:`rejected_import` is the
   422 problem (report in its ``report`` member) when any record was invalid.
+* :class:`ImportScope` is who may import: the request as a whole, then each record's
+  commune (a record of a commune the caller may not write is a record error).
+* :func:`scalars_where_in` and :func:`column_values` read and write a chunk of records
+  in a few statements: one ``IN (...)`` query per chunk, one multi-row ``INSERT``.
+* :func:`two_pass_import` is an import endpoint's body: validate the whole file (422 and
+  nothing written if anything is wrong; a dry run stops there), then write it a chunk at a
+  time with :func:`write_chunks` (409 if a chunk clashes with a change made meanwhile).
 """
 
 from __future__ import annotations
@@ -24,29 +31,51 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-from collections.abc import AsyncIterator, Collection, Generator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
 from pathlib import PurePath
 from tempfile import SpooledTemporaryFile
-from typing import Any, BinaryIO, TypeVar, cast
+from typing import Annotated, Any, BinaryIO, TypeVar, cast
 
 import ijson
+from fastapi import Query
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, UploadFile
 from starlette.requests import Request
 
-from shared.problems import Problem
+from shared.auth import Principal, Role, authorize_write
+from shared.inputs import COMMUNE_CODE_PATTERN
+from shared.observability import get_logger, progress_logger
+from shared.problems import Conflict, Forbidden, Problem, problem_responses
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+log = get_logger(__name__)
 
 #: Errors listed in a report; the count beyond stays exact.
 ERROR_LIMIT = 1000
 #: Bytes of an upload kept in memory before it is spooled to disk.
 SPOOL_MEMORY_BYTES = 1 << 20
+#: Values per ``IN (...)`` list, within every database's limit of bound parameters.
+IN_LIST_VALUES = 1000
 _BOM = codecs.BOM_UTF8
 
 
@@ -76,6 +105,21 @@ IMPORT_REQUEST_BODY: dict[str, Any] = {"requestBody": {"required": True, "conten
     "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
     "application/x-ndjson": {"schema": {"type": "string"}},
 }}}
+
+
+#: ``responses`` of an import route.
+IMPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **problem_responses(400, 403, 409),
+    413: {"description": "the file is larger than the import limit"},
+    415: {"description": "not CSV, JSON or NDJSON"},
+    422: {"description": "invalid rows, nothing imported: see `report`"},
+}
+#: The query parameters of an import route.
+DryRun = Annotated[bool, Query(description="validate only; write nothing")]
+OnlyCommune = Annotated[
+    str | None,
+    Query(pattern=COMMUNE_CODE_PATTERN, description="reject rows of any other commune"),
+]
 
 
 class MalformedFile(Exception):
@@ -186,19 +230,151 @@ def rejected_import(report: ImportReport) -> Problem:
     return Problem(422, detail=detail, extra={"report": report.model_dump(mode="json")})
 
 
+# ------------------------------------------------------------------------- who may import
+
+
+@dataclass
+class ImportScope:
+    """Who imports ``what`` (e.g. "households") into ``service``, and whether each record's
+    commune is one they may write (and is ``commune_code`` when the import is restricted)."""
+
+    principal: Principal
+    service: str
+    what: str
+    commune_code: str | None = None
+    _refusals: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def authorize(self) -> None:
+        """403 unless the caller may import at all (into the restricted commune, if any)."""
+        principal = self.principal
+        if self.commune_code is not None:
+            authorize_write(principal, self.service, self.commune_code)
+        elif principal.role not in (Role.ADMIN, Role.OPERATOR):
+            raise Forbidden(f"Role {principal.role} may not make changes.")
+        elif principal.role is Role.OPERATOR and not principal.covers_service(self.service):
+            raise Forbidden(f"Not authorised to act in service {self.service}.")
+
+    def refusal(self, commune: str) -> str | None:
+        """Why a record of ``commune`` may not be imported, or None (cached per commune)."""
+        if commune not in self._refusals:
+            message = None
+            if self.commune_code is not None and commune != self.commune_code:
+                message = f"this import is restricted to commune {self.commune_code}"
+            else:
+                try:
+                    authorize_write(self.principal, self.service, commune)
+                except Forbidden:
+                    message = f"not authorised to import {self.what} of commune {commune}"
+            self._refusals[commune] = message
+        return self._refusals[commune]
+
+
+# -------------------------------------------------------------------------- two passes
+
+#: The validation pass: every record checked, errors logged, counts in the report.
+ValidatePass = Callable[[UploadFile, SourceFormat, ErrorLog, ImportReport], Awaitable[None]]
+#: The import pass (runs only when the validation found nothing wrong).
+ImportPass = Callable[[UploadFile, SourceFormat, ImportReport], Awaitable[None]]
+
+
+async def two_pass_import(request: Request, *, task: str, unit: str, dry_run: bool,
+                          validate: ValidatePass, write: ImportPass) -> ImportReport:
+    """Read the uploaded file, ``validate`` it all, then ``write`` it unless a dry run.
+
+    Any error in the validation: the 422 of :func:`rejected_import`, nothing written.
+    ``task`` names the log events (``<task>.completed``)."""
+    started = time.monotonic()
+    async with import_upload(request) as (upload, fmt):
+        report = ImportReport(unit=unit, format=fmt, dry_run=dry_run)
+        errors = ErrorLog()
+        await validate(upload, fmt, errors, report)
+        if errors:
+            errors.fill(report)
+            report.duration_seconds = round(time.monotonic() - started, 3)
+            raise rejected_import(report)
+        if not dry_run:
+            await write(upload, fmt, report)
+    report.duration_seconds = round(time.monotonic() - started, 3)
+    log.info(f"{task}.completed", format=str(fmt), rows=report.rows_read,
+             imported=report.imported, skipped_existing=report.skipped_existing,
+             dry_run=dry_run, seconds=report.duration_seconds)
+    return report
+
+
+async def write_chunks(chunks: AsyncGenerator[Sequence[T], None],
+                       write: Callable[[Sequence[T]], Awaitable[int]], report: ImportReport,
+                       errors: ErrorLog, *, task: str, line_of: Callable[[T], int],
+                       clashes: tuple[type[Exception], ...]) -> None:
+    """The import pass: ``write`` each chunk (it answers how many it wrote; the others were
+    there already), with progress logged as ``task``.
+
+    ``errors`` are those of reading the file again: after a validation that found none
+    there cannot be any, so one is a bug. A chunk whose write raises one of ``clashes``
+    (a change made since the validation) ends the import with 409; the chunks before it
+    stay written, and running the file again completes the import."""
+    report.skipped_existing = 0
+    with progress_logger(task, every=10_000) as progress:
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                try:
+                    written = await write(chunk)
+                except clashes as exc:
+                    raise _interrupted(line_of(chunk[0]), report, exc) from exc
+                report.imported += written
+                report.skipped_existing += len(chunk) - written
+                progress.advance(len(chunk))
+    if errors:
+        raise RuntimeError(f"the file read differently in the import pass: {errors.kept[0]}")
+
+
+def _interrupted(line: int, report: ImportReport, exc: Exception) -> Conflict:
+    why = exc.detail if isinstance(exc, Problem) else "a record was written meanwhile"
+    return Conflict(
+        f"the chunk starting at line {line} clashes with a change made since the validation "
+        f"({why}); {report.imported} {report.unit}s were imported before it. Run the file "
+        f"again: {report.unit}s already imported are skipped.",
+        extra={"report": report.model_dump(mode="json")})
+
+
+# ---------------------------------------------------------------------------- database
+
+
+async def scalars_where_in(session: AsyncSession, statement: Select[Any],
+                           column: InstrumentedAttribute[Any], values: Collection[Any]
+                           ) -> list[Any]:
+    """What ``statement`` selects where ``column`` is one of ``values``: one query per
+    :data:`IN_LIST_VALUES` values (none when there are no values)."""
+    distinct = list(dict.fromkeys(values))
+    found: list[Any] = []
+    for start in range(0, len(distinct), IN_LIST_VALUES):
+        part = distinct[start:start + IN_LIST_VALUES]
+        found.extend((await session.execute(statement.where(column.in_(part)))).scalars())
+    return found
+
+
+def column_values(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Column values of new ORM objects of one table, for a multi-row ``insert(Model)``
+    (much faster than ``add_all``); unset server defaults (created_at) are left out."""
+    columns = rows[0].__table__.columns
+    return [{c.key: value for c in columns
+             if (value := getattr(row, c.key)) is not None or c.server_default is None}
+            for row in rows]
+
+
 # ----------------------------------------------------------------------------- reading
 
 
-def read_records(file: BinaryIO, fmt: SourceFormat, *,
-                 columns: Collection[str] | None = None) -> Generator[Record, None, None]:
+def read_records(file: BinaryIO, fmt: SourceFormat, *, columns: Collection[str] | None = None,
+                 optional: Collection[str] = ()) -> Generator[Record, None, None]:
     """The records of ``file`` from its current position, one at a time.
 
-    ``columns`` (CSV only): the header must name exactly these, in any order. Empty CSV
+    ``columns`` (CSV only): the header must name these, in any order, and may name those
+    of ``optional`` besides; nothing else. Empty CSV
     cells are left out of a record, so a required field reads as missing and an optional
     one takes its default. Raises :class:`MalformedFile` where reading cannot go on.
     """
     if fmt is SourceFormat.CSV:
-        return _read_csv(file, columns)
+        return _read_csv(file, columns, optional)
     if fmt is SourceFormat.NDJSON:
         return _read_ndjson(file)
     return _read_json_array(file)
@@ -217,12 +393,13 @@ def _decoded_lines(file: BinaryIO) -> Iterator[str]:
             raise MalformedFile(number, message) from None
 
 
-def _read_csv(file: BinaryIO, columns: Collection[str] | None) -> Generator[Record, None, None]:
+def _read_csv(file: BinaryIO, columns: Collection[str] | None,
+              optional: Collection[str]) -> Generator[Record, None, None]:
     reader = csv.reader(_decoded_lines(file))
     header = [name.strip() for name in _next_csv_row(reader, 1) or []]
     if not header:
         raise MalformedFile(1, "the file is empty: a header row naming the columns comes first")
-    _check_header(header, columns)
+    _check_header(header, columns, optional)
     while True:
         line = reader.line_num + 1
         cells = _next_csv_row(reader, line)
@@ -247,18 +424,20 @@ def _next_csv_row(reader: Any, line: int) -> list[str] | None:
         raise MalformedFile(line, f"not valid CSV: {exc}") from None
 
 
-def _check_header(header: Sequence[str], columns: Collection[str] | None) -> None:
+def _check_header(header: Sequence[str], columns: Collection[str] | None,
+                  optional: Collection[str]) -> None:
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise MalformedFile(1, f"columns named twice: {', '.join(duplicated)}")
     if columns is None:
         return
+    known = list(dict.fromkeys([*columns, *optional]))
     missing = [name for name in columns if name not in header]
-    unknown = [name for name in header if name not in columns]
+    unknown = [name for name in header if name not in known]
     if missing or unknown:
         parts = ([f"missing columns: {', '.join(missing)}"] if missing else []) + (
             [f"unknown columns: {', '.join(unknown)}"] if unknown else [])
-        raise MalformedFile(1, "; ".join(parts) + f" (expected: {', '.join(columns)})")
+        raise MalformedFile(1, "; ".join(parts) + f" (expected: {', '.join(known)})")
 
 
 def _read_ndjson(file: BinaryIO) -> Generator[Record, None, None]:
@@ -306,15 +485,17 @@ def _take(records: Iterator[Record], size: int) -> tuple[list[Record], Malformed
 
 
 async def record_chunks(
-    file: BinaryIO, fmt: SourceFormat, *, columns: Collection[str] | None = None, size: int = 500,
+    file: BinaryIO, fmt: SourceFormat, *, columns: Collection[str] | None = None,
+    optional: Collection[str] = (), size: int = 500,
 ) -> AsyncIterator[list[Record]]:
-    """Lists of up to ``size`` records of the whole of ``file`` (rewound first).
+    """Lists of up to ``size`` records of the whole of ``file`` (rewound first); ``columns``
+    and ``optional`` as :func:`read_records` takes them.
 
     Parsing runs in a worker thread, so the event loop keeps serving other requests;
     the records before a :class:`MalformedFile` are yielded before it is raised.
     """
     await run_in_threadpool(file.seek, 0)
-    records = read_records(file, fmt, columns=columns)
+    records = read_records(file, fmt, columns=columns, optional=optional)
     try:
         while True:
             chunk, failure = await run_in_threadpool(_take, records, size)

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.households.domain import (
-    STANDARDS,
-    Classification,
-    UnknownIndicator,
-    UnknownStandard,
-    classify,
-    standard_by_code,
-    standard_for,
+from services.households.assessments import (
+    assess,
+    assessment_view,
+    classification,
+    record_assessments,
 )
-from services.households.events import HouseholdAssessed, PersonalDataRead
+from services.households.domain import STANDARDS
+from services.households.events import PersonalDataRead
 from services.households.models import (
     Assessment,
     CommuneClassCount,
@@ -49,7 +46,7 @@ from services.households.schemas import (
 )
 from shared.auth import CurrentPrincipal, Role, authorize_read, authorize_write, readable_communes
 from shared.outbox import append_event
-from shared.problems import Conflict, Forbidden, NotFound, RuleViolation, problem_responses
+from shared.problems import Conflict, Forbidden, NotFound, problem_responses
 from shared.service import ResourceId, Runtime, SessionDep
 
 SERVICE = "households"
@@ -218,25 +215,6 @@ async def read_personal_data(
     )
 
 
-def _classification(
-    standard_code: str | None, on_date: object, area: str, income: int, deprived: list[str]
-) -> Classification:
-    try:
-        standard = standard_by_code(standard_code) if standard_code else standard_for(on_date)  # type: ignore[arg-type]
-    except UnknownStandard as exc:
-        raise RuleViolation(str(exc), field="body.standard_code") from exc
-    except ValueError as exc:
-        raise RuleViolation(str(exc), field="body.assessed_on") from exc
-    if not standard.in_force(on_date):  # type: ignore[arg-type]
-        raise RuleViolation(
-            f"standard {standard.code} is not in force on {on_date}", field="body.standard_code"
-        )
-    try:
-        return classify(standard, area, income, deprived, on=on_date)  # type: ignore[arg-type]
-    except UnknownIndicator as exc:
-        raise RuleViolation(str(exc), field="body.deprived_indicators") from exc
-
-
 @router.post(
     "/households/{household_id}/assessments",
     status_code=status.HTTP_201_CREATED,
@@ -250,68 +228,10 @@ async def assess_household(
     async with session.begin():
         household = await get_household(session, household_id)
         authorize_write(principal, SERVICE, household.commune_code)
-        if body.review_id is not None:
-            review = await session.get(Review, body.review_id)
-            if review is None or review.commune_code != household.commune_code:
-                raise RuleViolation(
-                    "review does not exist in the household's commune", field="body.review_id"
-                )
-            if review.stage in ("posted", "recognised"):
-                raise RuleViolation(
-                    f"review is {review.stage}: surveys are closed", field="body.review_id"
-                )
-            if review.stage == "listing":
-                review.stage = "surveying"
-        result = _classification(
-            body.standard_code,
-            body.assessed_on,
-            household.area,
-            body.income_per_person_month,
-            body.deprived_indicators,
-        )
-        recorded = body.recorded_class or str(result.poverty_class)
-        standard = standard_by_code(result.standard_code)
-        assessment = Assessment(
-            id=str(uuid.uuid4()),
-            household_id=household.id,
-            review_id=body.review_id,
-            assessed_on=body.assessed_on,
-            standard_code=result.standard_code,
-            area=household.area,
-            income_per_person_month=body.income_per_person_month,
-            indicators_assessed=list(standard.indicators),
-            deprived_indicators=list(result.deprived_indicators),
-            computed_class=str(result.poverty_class),
-            recorded_class=recorded,
-            override_reason=body.override_reason,
-            reasons=list(result.reasons),
-        )
-        session.add(assessment)
-        await append_event(
-            session,
-            platform,
-            HouseholdAssessed(
-                assessment_id=assessment.id,
-                household_id=household.id,
-                commune_code=household.commune_code,
-                review_id=body.review_id,
-                assessed_on=body.assessed_on,
-                standard_code=result.standard_code,
-                area=household.area,
-                income_per_person_month=body.income_per_person_month,
-                indicators_assessed=assessment.indicators_assessed,
-                deprived_indicators=assessment.deprived_indicators,
-                computed_class=assessment.computed_class,
-                recorded_class=recorded,
-                override_reason=body.override_reason,
-                reasons=assessment.reasons,
-            ),
-            household.id,
-        )
-    return AssessmentOut(
-        assessment_id=assessment.id,
-        **{k: getattr(assessment, k) for k in AssessmentOut.model_fields if k != "assessment_id"},
-    )
+        review = await session.get(Review, body.review_id) if body.review_id else None
+        assessed = assess(household, review, body)
+        await record_assessments(session, [assessed])
+    return assessment_view(assessed.assessment)
 
 
 @router.get(
@@ -335,13 +255,7 @@ async def list_assessments(
         .scalars()
         .all()
     )
-    return [
-        AssessmentOut(
-            assessment_id=a.id,
-            **{k: getattr(a, k) for k in AssessmentOut.model_fields if k != "assessment_id"},
-        )
-        for a in rows
-    ]
+    return [assessment_view(a) for a in rows]
 
 
 @router.get("/standards")
@@ -366,7 +280,7 @@ async def list_standards(principal: CurrentPrincipal) -> list[dict[str, object]]
 @router.post("/classify", response_model=ClassificationOut)
 async def classify_inputs(body: ClassifyIn, principal: CurrentPrincipal) -> ClassificationOut:
     """Classify inputs without recording anything (what-if for officers and auditors)."""
-    result = _classification(
+    result = classification(
         body.standard_code,
         body.on,
         body.area,

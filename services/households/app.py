@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from services.households import api, review_api
+from services.households.assessment_imports import router as assessment_imports_router
 from services.households.handlers import HANDLERS
 from services.households.imports import router as imports_router
 from services.households.models import Base, platform
@@ -37,7 +38,7 @@ DEFINITION = ServiceDefinition(
     title="Households: registry, poverty classification and reviews",
     metadata=Base.metadata,
     tables=platform,
-    routers=[api.router, review_api.router, imports_router],
+    routers=[api.router, review_api.router, imports_router, assessment_imports_router],
     consumers=[ConsumerSpec(name="class-counts", topics=[topic_for(SERVICE)], handlers=HANDLERS)],
     import_path_prefixes=["/imports"],
 )

@@ -39,14 +39,13 @@ to find duplicates (about 100-150 bytes per person).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -55,23 +54,28 @@ from starlette.datastructures import UploadFile
 
 from services.households.models import Household, Person, platform
 from services.households.operations import build_household
-from services.households.schemas import COMMUNE_CODE_PATTERN, HouseholdIn, PersonIn
-from shared.auth import CurrentPrincipal, Principal, Role, authorize_write
+from services.households.schemas import HouseholdIn, PersonIn
+from shared.auth import CurrentPrincipal
 from shared.bulk import (
     IMPORT_REQUEST_BODY,
+    IMPORT_RESPONSES,
+    DryRun,
     ErrorLog,
     ImportReport,
+    ImportScope,
     MalformedFile,
+    OnlyCommune,
     Record,
     SourceFormat,
-    import_upload,
+    column_values,
     record_chunks,
-    rejected_import,
+    scalars_where_in,
+    two_pass_import,
+    write_chunks,
 )
 from shared.events import EventPayload
-from shared.observability import get_logger, progress_logger
+from shared.observability import progress_logger
 from shared.outbox import append_events
-from shared.problems import Conflict, Forbidden, problem_responses
 from shared.pseudonym import Pseudonymizer
 from shared.service import Runtime, SessionDep
 
@@ -84,9 +88,7 @@ PERSON_COLUMNS = ("full_name", "sex", "date_of_birth", "ethnicity", "citizen_id"
                   "relation_to_head")
 CSV_COLUMNS = ("household_ref", *HOUSEHOLD_COLUMNS, *PERSON_COLUMNS)
 _IN_FILE = {"external_ref": "household_ref"}
-_QUERY_CHUNK = 1000  # values per IN (...) list, within every database's parameter limit
 
-log = get_logger(__name__)
 router = APIRouter(tags=["imports"])
 
 
@@ -227,25 +229,10 @@ async def _households(upload: UploadFile, fmt: SourceFormat, errors: ErrorLog,
 class _Checks:
     """Checks across households: duplicates in the file and the caller's communes."""
 
-    principal: Principal
-    commune_code: str | None
+    scope: ImportScope
     errors: ErrorLog
     refs: dict[str, int] = field(default_factory=dict)
     citizen_ids: dict[str, int] = field(default_factory=dict)
-    refusals: dict[str, str | None] = field(default_factory=dict)
-
-    def refusal(self, commune: str) -> str | None:
-        if commune not in self.refusals:
-            message = None
-            if self.commune_code is not None and commune != self.commune_code:
-                message = f"this import is restricted to commune {self.commune_code}"
-            else:
-                try:
-                    authorize_write(self.principal, SERVICE, commune)
-                except Forbidden:
-                    message = f"not authorised to import households of commune {commune}"
-            self.refusals[commune] = message
-        return self.refusals[commune]
 
     def in_file(self, household: Candidate) -> None:
         body, ref = household.body, household.ref
@@ -256,7 +243,7 @@ class _Checks:
                              f"also used at line {self.refs[ref]}: the file must be grouped by "
                              "household_ref, one household per ref")
         self.refs.setdefault(ref, household.line)
-        refusal = self.refusal(body.commune_code)
+        refusal = self.scope.refusal(body.commune_code)
         if refusal:
             household.reject(self.errors, household.line, "commune_code", refusal)
         for member, (line, prefix) in zip(body.members, household.member_at, strict=True):
@@ -271,11 +258,7 @@ class _Checks:
 
 
 async def _registered(session: AsyncSession, column: Any, values: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(values), _QUERY_CHUNK):
-        part = values[start:start + _QUERY_CHUNK]
-        found.update((await session.execute(select(column).where(column.in_(part)))).scalars())
-    return found
+    return set(await scalars_where_in(session, select(column), column, values))
 
 
 async def _registered_refs(session: AsyncSession, households: Sequence[Candidate]) -> set[str]:
@@ -342,81 +325,39 @@ async def _register_batch(session: AsyncSession, batch: Sequence[Candidate],
         return 0
     async with session.begin():
         # The rows build_household made, in bulk: add_all's unit of work took 3x longer.
-        await session.execute(insert(Household), _column_values(households))
-        await session.execute(insert(Person), _column_values(persons))
+        await session.execute(insert(Household), column_values(households))
+        await session.execute(insert(Person), column_values(persons))
         await append_events(session, platform, events)
     return len(households)
 
 
-def _column_values(rows: Sequence[Household | Person]) -> list[dict[str, Any]]:
-    """Column values of new ORM objects; unset server defaults (created_at) are left out."""
-    columns = rows[0].__table__.columns
-    return [{c.key: value for c in columns
-             if (value := getattr(row, c.key)) is not None or c.server_default is None}
-            for row in rows]
-
-
 async def _import_file(session: AsyncSession, upload: UploadFile, fmt: SourceFormat,
                        pseudonyms: Pseudonymizer, report: ImportReport) -> None:
+    async def register(batch: Sequence[Candidate]) -> int:
+        return await _register_batch(session, batch, pseudonyms)
+
     errors = ErrorLog()
-    report.skipped_existing = 0
-    with progress_logger("households.import.register", every=10_000) as progress:
-        async with aclosing(_households(upload, fmt, errors)) as batches:
-            async for batch in batches:
-                try:
-                    registered = await _register_batch(session, batch, pseudonyms)
-                except IntegrityError as exc:
-                    raise _clash(batch[0].line, report) from exc
-                report.imported += registered
-                report.skipped_existing += len(batch) - registered
-                progress.advance(len(batch))
-    if errors:  # the same spooled file read twice cannot differ; this guards against a bug
-        raise RuntimeError(f"the file read differently in the import pass: {errors.kept[0]}")
-
-
-def _clash(line: int, report: ImportReport) -> Conflict:
-    return Conflict(
-        f"the batch starting at line {line} clashes with a registration made since the "
-        f"validation; {report.imported} households were imported before it. Run the file "
-        "again: households already imported are skipped.",
-        extra={"report": report.model_dump(mode="json")})
-
-
-def _authorize_import(principal: Principal, commune_code: str | None) -> None:
-    if commune_code is not None:
-        authorize_write(principal, SERVICE, commune_code)
-    elif principal.role not in (Role.ADMIN, Role.OPERATOR):
-        raise Forbidden(f"Role {principal.role} may not make changes.")
-    elif principal.role is Role.OPERATOR and not principal.covers_service(SERVICE):
-        raise Forbidden(f"Not authorised to act in service {SERVICE}.")
+    await write_chunks(_households(upload, fmt, errors), register, report, errors,
+                       task="households.import.register", line_of=lambda h: h.line,
+                       clashes=(IntegrityError,))
 
 
 @router.post("/imports/households", response_model=ImportReport, openapi_extra=IMPORT_REQUEST_BODY,
-             responses={**problem_responses(400, 403, 409),
-                        413: {"description": "the file is larger than the import limit"},
-                        415: {"description": "not CSV, JSON or NDJSON"},
-                        422: {"description": "invalid rows, nothing imported: see `report`"}})
+             responses=IMPORT_RESPONSES)
 async def import_households(
     request: Request, principal: CurrentPrincipal, session: SessionDep, runtime: Runtime,
-    dry_run: Annotated[bool, Query(description="validate only; write nothing")] = False,
-    commune_code: Annotated[str | None, Query(
-        pattern=COMMUNE_CODE_PATTERN, description="reject rows of any other commune")] = None,
+    dry_run: DryRun = False, commune_code: OnlyCommune = None,
 ) -> ImportReport:
     """Register households from a CSV, JSON or NDJSON file: all valid or nothing written."""
-    _authorize_import(principal, commune_code)
-    started = time.monotonic()
-    async with import_upload(request) as (upload, fmt):
-        report = ImportReport(unit="household", format=fmt, dry_run=dry_run)
-        checks = _Checks(principal, commune_code, ErrorLog())
-        await _validate_file(session, upload, fmt, checks, report)
-        if checks.errors:
-            checks.errors.fill(report)
-            report.duration_seconds = round(time.monotonic() - started, 3)
-            raise rejected_import(report)
-        if not dry_run:
-            await _import_file(session, upload, fmt, runtime.pseudonyms, report)
-    report.duration_seconds = round(time.monotonic() - started, 3)
-    log.info("households.import.completed", format=str(fmt), rows=report.rows_read,
-             imported=report.imported, skipped_existing=report.skipped_existing, dry_run=dry_run,
-             seconds=report.duration_seconds)
-    return report
+    scope = ImportScope(principal, SERVICE, "households", commune_code)
+    scope.authorize()
+
+    async def validate(upload: UploadFile, fmt: SourceFormat, errors: ErrorLog,
+                       report: ImportReport) -> None:
+        await _validate_file(session, upload, fmt, _Checks(scope, errors), report)
+
+    async def register(upload: UploadFile, fmt: SourceFormat, report: ImportReport) -> None:
+        await _import_file(session, upload, fmt, runtime.pseudonyms, report)
+
+    return await two_pass_import(request, task="households.import", unit="household",
+                                 dry_run=dry_run, validate=validate, write=register)

@@ -68,6 +68,9 @@ class Assessment(Base):
     recorded_class: Mapped[str] = mapped_column(String(20))
     override_reason: Mapped[str | None] = mapped_column(Text)
     reasons: Mapped[list[str]] = mapped_column(JSON)
+    # The survey's key in a bulk import (assessment_ref, or household id @ date): makes a re-run
+    # skip what was imported. Null for surveys recorded one at a time through the API.
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

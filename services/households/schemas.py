@@ -122,13 +122,15 @@ class AssessmentIn(Body):
         None,
         description="only to record a class different from the computed one; needs override_reason",
     )
-    override_reason: str | None = Field(None, max_length=1000)
+    # validate_default: the check below runs when the reason is left out, so the error names it.
+    override_reason: str | None = Field(None, max_length=1000, validate_default=True)
 
-    @model_validator(mode="after")
-    def _override_needs_reason(self) -> AssessmentIn:
-        if self.recorded_class is not None and not self.override_reason:
+    @field_validator("override_reason")
+    @classmethod
+    def _override_needs_reason(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("recorded_class") is not None and not value:
             raise ValueError("override_reason is required when recorded_class is given")
-        return self
+        return value
 
 
 class AssessmentOut(BaseModel):
