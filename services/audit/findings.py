@@ -130,6 +130,7 @@ async def evaluate_in(
     if state is None:
         state = ViewEvaluation(id=1)
         session.add(state)
+        session.info.pop(_NO_EVALUATION_IN, None)
     state.as_of, state.policy = as_of, policy_json(policy)
     await append_events(session, platform, pending)
     return book
@@ -158,7 +159,7 @@ async def evaluate_touched(
     """
     if not touched:
         return
-    state = await session.get(ViewEvaluation, 1)
+    state = await _last_evaluation(session)
     policy = policy_from_json(state.policy) if state is not None else AuditPolicy()
     book = FindingBook(session, publish, state.as_of if state is not None else event_day)
     for group in GROUPS:
@@ -169,6 +170,21 @@ async def evaluate_touched(
                 key: breach for key, breach in verdicts.items()
                 if breach is None or breach.kind in RAISED_ON_EVENT
             })
+
+
+_NO_EVALUATION_IN = "ansinh.audit.no_evaluation_in"
+
+
+async def _last_evaluation(session: AsyncSession) -> ViewEvaluation | None:
+    """The last evaluation's day and policy. Found, the session's identity map keeps it;
+    absent, that is remembered for the transaction (every event of a batch asks)."""
+    transaction = session.sync_session.get_transaction()
+    if transaction is not None and session.info.get(_NO_EVALUATION_IN) is transaction:
+        return None
+    state = await session.get(ViewEvaluation, 1)
+    if state is None:
+        session.info[_NO_EVALUATION_IN] = transaction
+    return state
 
 
 def policy_json(policy: AuditPolicy) -> dict[str, object]:
