@@ -1,15 +1,17 @@
 """The periodic review of a whole district through the households API, as operators run it.
 
-For each village: open its review listing every household, record each household's
-survey (``POST /households/{id}/assessments`` with the generator's inputs), hold the
-village meeting, post the results, and recognise the list, which gives every household
-its class (``household_reclassified`` events the other services act on).
+For each village: open its review listing every household, record the village's surveys
+(one ``POST /imports/assessments`` of the generator's inputs, as the survey team's file
+comes in), hold the village meeting, post the results, and recognise the list, which
+gives every household its class (``household_reclassified`` events the other services
+act on).
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -79,11 +81,14 @@ class ReviewOffice:
         expect: int,
         body: Any = None,
         params: dict[str, Any] | None = None,
+        content: bytes | None = None,
     ) -> Any:
+        """One request (``body`` as JSON, or ``content`` as a CSV file); its JSON reply."""
+        headers = self.headers if content is None else {**self.headers, "Content-Type": CSV}
         async with self.slots:
             started = time.monotonic()
             response = await self.client.request(
-                method, path, json=body, params=params, headers=self.headers
+                method, path, json=body, content=content, params=params, headers=headers
             )
             elapsed = time.monotonic() - started
         self.tally.requests += 1
@@ -114,17 +119,14 @@ class ReviewOffice:
     ) -> None:
         """One village's review, from opening to recognition."""
         review_id = await self._open(households)
-        await asyncio.gather(
-            *(
-                self.call(
-                    "POST",
-                    f"/households/{h.household_id}/assessments",
-                    201,
-                    {**surveys[h.ref], "review_id": review_id},
-                )
-                for h in households
-            )
+        report = await self.call(
+            "POST",
+            "/imports/assessments",
+            200,
+            content=_survey_file(households, surveys, review_id),
         )
+        if report["imported"] != len(households):
+            raise RuntimeError(f"surveys of review {review_id}: {report}")
         self.tally.assessments += len(households)
         await self._recognise(review_id, len(households))
         self.tally.villages += 1
@@ -161,6 +163,39 @@ class ReviewOffice:
             "POST", f"/reviews/{review_id}/recognition", 200, {"recognised_on": RECOGNISED_ON}
         )
         self.tally.reclassified += len(recognised["reclassified_household_ids"])
+
+
+SURVEY_COLUMNS = (
+    "household_id",
+    "review_id",
+    "assessed_on",
+    "standard_code",
+    "income_per_person_month",
+    "deprived_indicators",
+)
+CSV = "text/csv; charset=utf-8"
+
+
+def _survey_file(
+    households: Sequence[Listed], surveys: dict[str, dict[str, Any]], review_id: str
+) -> bytes:
+    """The village's surveys as the assessment import takes them."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SURVEY_COLUMNS)
+    for h in households:
+        survey = surveys[h.ref]
+        writer.writerow(
+            (
+                h.household_id,
+                review_id,
+                survey["assessed_on"],
+                survey["standard_code"],
+                survey["income_per_person_month"],
+                ";".join(survey["deprived_indicators"]),
+            )
+        )
+    return out.getvalue().encode()
 
 
 def _template(path: str) -> str:
