@@ -30,6 +30,7 @@ from shared.events import CloudEvent, EventPayload, InvalidEvent, dlq_topic_for,
 from shared.kafka import ensure_topics, new_consumer
 from shared.observability import context_from_headers, get_logger, tracer
 from shared.outbox import PlatformTables, append_events
+from shared.prefetch import Prefetch, prefetch
 
 log = get_logger(__name__)
 
@@ -125,8 +126,10 @@ class EventConsumer:
         max_attempts: int = 3,
         backoff_seconds: float = 0.2,
         session_timeout_ms: int = 10_000,
+        prefetch: Sequence[Prefetch] = (),
     ) -> None:
         self.service = service
+        self.prefetch = list(prefetch)
         self.group_id = group_id
         self.topics = list(topics)
         self.handlers = {on.ce_type: on for on in handlers}
@@ -312,6 +315,8 @@ class EventConsumer:
         try:
             async with self.sessions() as session, session.begin():
                 fresh = await self._record_all_in_inbox(session, [i.event for i in items])
+                new = [i.event for i in items if i.event.id in fresh]
+                await prefetch(session, self.prefetch, new)
                 for item in items:
                     with self._observed(item):
                         if item.event.id not in fresh:  # applied before, or earlier in the run

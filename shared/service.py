@@ -25,7 +25,7 @@ from shared.admin import admin_router
 from shared.auth import AuthConfig, TokenVerifier, install_auth, load_or_create_local_secret
 from shared.config import ServiceSettings
 from shared.consumer import EventConsumer, On
-from shared.db import create_engine, database_reachable, session_factory
+from shared.db import create_engine, create_read_engine, database_reachable, session_factory
 from shared.inputs import UUID_PATTERN, ResourceId  # noqa: F401 - re-exported
 from shared.kafka import ensure_topics, new_producer, wait_for_broker
 from shared.metrics import HttpMetricsMiddleware, metrics_response
@@ -38,6 +38,7 @@ from shared.observability import (
     instrument_fastapi,
 )
 from shared.outbox import OutboxRelay, PlatformTables, mark_all_unsent
+from shared.prefetch import Prefetch
 from shared.problems import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_RESPONSES,
@@ -58,6 +59,8 @@ class ConsumerSpec:
     name: str
     topics: Sequence[str]
     handlers: Sequence[On]
+    #: Rows its handlers look up by key, read per batch (see shared/prefetch.py).
+    prefetch: Sequence[Prefetch] = ()
 
 
 @dataclass
@@ -87,6 +90,8 @@ class ServiceRuntime:
     producer: AIOKafkaProducer
     pseudonyms: Pseudonymizer
     relay: OutboxRelay | None = None
+    #: Sessions for requests that only read (shared.db.create_read_engine): ReadSessionDep.
+    read_sessions: async_sessionmaker[AsyncSession] | None = None
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -159,6 +164,7 @@ async def start_runtime(definition: ServiceDefinition, settings: ServiceSettings
         settings=settings,
         engine=engine,
         sessions=sessions,
+        read_sessions=async_sessionmaker(create_read_engine(engine), expire_on_commit=False),
         producer=producer,
         pseudonyms=Pseudonymizer(secret_value(settings, "pseudonym_secret", "pseudonym-hmac.key")),
     )
@@ -191,6 +197,7 @@ async def start_runtime(definition: ServiceDefinition, settings: ServiceSettings
                 max_attempts=settings.consumer_max_attempts,
                 backoff_seconds=settings.consumer_retry_backoff_seconds,
                 session_timeout_ms=settings.kafka_session_timeout_ms,
+                prefetch=spec.prefetch,
             )
             await consumer.start()
             runtime.consumers.append(consumer)
@@ -224,6 +231,10 @@ async def stop_runtime(runtime: ServiceRuntime) -> None:
     if runtime.relay is not None:
         await runtime.relay.stop()
     await runtime.producer.stop()
+    if runtime.read_sessions is not None:
+        read_engine = runtime.read_sessions.kw.get("bind")
+        if isinstance(read_engine, AsyncEngine) and read_engine is not runtime.engine:
+            await read_engine.dispose()
     await runtime.engine.dispose()
 
 
@@ -361,5 +372,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    runtime = get_runtime(request)
+    async with (runtime.read_sessions or runtime.sessions)() as session:
+        yield session
+
+
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+#: A session for an endpoint that never writes (see shared.db.read_session_factory).
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]

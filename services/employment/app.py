@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.employment import api, targets_api, training_api
 from services.employment.admin_units import DEFAULT_FILE, seed_units
-from services.employment.handlers import HANDLERS
+from services.employment.handlers import HANDLERS, PREFETCH
 from services.employment.imports import router as imports_router
 from services.employment.models import Base, platform
 from shared.config import ServiceSettings, settings_class
@@ -47,7 +47,10 @@ DEFINITION = ServiceDefinition(
     routers=[api.router, training_api.router, targets_api.router, imports_router],
     consumers=[
         ConsumerSpec(
-            name="household-projection", topics=[topic_for("households")], handlers=HANDLERS
+            name="household-projection",
+            topics=[topic_for("households")],
+            handlers=HANDLERS,
+            prefetch=PREFETCH,
         )
     ],
     import_path_prefixes=["/imports"],

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.employment.domain import priority_flags
 from services.employment.models import HouseholdClassChange, KnownHousehold, KnownPerson, Worker
 from shared.consumer import HandlerContext, On
+from shared.prefetch import Prefetch, lookup
 
 HouseholdClass = Literal["poor", "near_poor", "middle_income", "not_poor", "unclassified"]
 
@@ -50,7 +51,7 @@ class HouseholdReclassified(_Consumed):
 
 async def _household(session: AsyncSession, household_id: str, commune_code: str) -> KnownHousehold:
     """The projected household, created bare if its registration has not arrived yet."""
-    household = await session.get(KnownHousehold, household_id)
+    household = await lookup(session, KnownHousehold, household_id)
     if household is None:
         household = KnownHousehold(
             household_id=household_id,
@@ -108,7 +109,7 @@ async def on_household_registered(ctx: HandlerContext, event: HouseholdRegistere
 
 async def on_person_added(ctx: HandlerContext, event: PersonAdded) -> None:
     await _household(ctx.session, event.household_id, event.commune_code)
-    person = await ctx.session.get(KnownPerson, event.person_id)
+    person = await lookup(ctx.session, KnownPerson, event.person_id)
     if person is None:
         person = KnownPerson(person_id=event.person_id)
         ctx.session.add(person)
@@ -131,3 +132,6 @@ HANDLERS = [
     On(_TYPE.format("person_added"), PersonAdded, on_person_added),
     On(_TYPE.format("household_reclassified"), HouseholdReclassified, on_household_reclassified),
 ]
+
+#: Rows the handlers look up by key, read once per batch.
+PREFETCH = [Prefetch(KnownHousehold, "household_id"), Prefetch(KnownPerson, "person_id")]

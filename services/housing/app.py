@@ -9,7 +9,7 @@ from pydantic import Field
 
 from services.housing import api, lists_api, loans_api
 from services.housing.domain import ListPolicy
-from services.housing.handlers import HANDLERS
+from services.housing.handlers import HANDLERS, PREFETCH
 from services.housing.models import Base, platform
 from shared.config import ServiceSettings, settings_class
 from shared.events import topic_for
@@ -49,7 +49,12 @@ DEFINITION = ServiceDefinition(
     tables=platform,
     routers=[api.router, lists_api.router, loans_api.router],
     consumers=[
-        ConsumerSpec(name="household-facts", topics=[topic_for("households")], handlers=HANDLERS)
+        ConsumerSpec(
+            name="household-facts",
+            topics=[topic_for("households")],
+            handlers=HANDLERS,
+            prefetch=PREFETCH,
+        )
     ],
     on_startup=[install_list_policy],
 )

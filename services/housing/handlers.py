@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.housing.models import ClassChange, KnownHousehold, RecognisedReview
 from shared.consumer import HandlerContext, On
+from shared.prefetch import Prefetch, lookup
 
 HOUSEHOLDS = "vn.ansinh.households"
 PovertyClassName = Literal["poor", "near_poor", "middle_income", "not_poor", "unclassified"]
@@ -58,7 +59,7 @@ class ReviewRecognised(_Tolerant):
 
 async def _household(session: AsyncSession, household_id: str, commune: str) -> KnownHousehold:
     # A class change may be read before the registration when replaying; keep both.
-    household = await session.get(KnownHousehold, household_id)
+    household = await lookup(session, KnownHousehold, household_id)
     if household is None:
         household = KnownHousehold(id=household_id, commune_code=commune)
         session.add(household)
@@ -104,7 +105,7 @@ async def record_reclassification(ctx: HandlerContext, event: HouseholdReclassif
 
 
 async def record_recognition(ctx: HandlerContext, event: ReviewRecognised) -> None:
-    if await ctx.session.get(RecognisedReview, event.review_id) is None:
+    if await lookup(ctx.session, RecognisedReview, event.review_id) is None:
         ctx.session.add(
             RecognisedReview(
                 review_id=event.review_id,
@@ -120,3 +121,6 @@ HANDLERS = [
     On(f"{HOUSEHOLDS}.household_reclassified.v1", HouseholdReclassified, record_reclassification),
     On(f"{HOUSEHOLDS}.review_recognised.v1", ReviewRecognised, record_recognition),
 ]
+
+#: Rows the handlers look up by key, read once per batch.
+PREFETCH = [Prefetch(KnownHousehold, "household_id"), Prefetch(RecognisedReview, "review_id")]

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from services.insurance import api, exchange
 from services.insurance.domain import LocalRules, local_date
-from services.insurance.handlers import HANDLERS, handlers_for
+from services.insurance.handlers import HANDLERS, PREFETCH, handlers_for
 from services.insurance.lifecycle import sweep
 from services.insurance.models import Base, platform
 from services.insurance.operations import Outbox
@@ -58,7 +58,14 @@ DEFINITION = ServiceDefinition(
     metadata=Base.metadata,
     tables=platform,
     routers=[api.router, exchange.router],
-    consumers=[ConsumerSpec(name=CONSUMER, topics=[topic_for("households")], handlers=HANDLERS)],
+    consumers=[
+        ConsumerSpec(
+            name=CONSUMER,
+            topics=[topic_for("households")],
+            handlers=HANDLERS,
+            prefetch=PREFETCH,
+        )
+    ],
     import_path_prefixes=["/imports"],
 )
 
@@ -83,7 +90,10 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or InsuranceSettings()
     rules = settings.local_rules() if isinstance(settings, InsuranceSettings) else LocalRules()
     spec = ConsumerSpec(
-        name=CONSUMER, topics=[topic_for("households")], handlers=handlers_for(rules)
+        name=CONSUMER,
+        topics=[topic_for("households")],
+        handlers=handlers_for(rules),
+        prefetch=PREFETCH,
     )
     definition = dataclasses.replace(DEFINITION, consumers=[spec], background=[sweep_periodically])
     app = create_app(definition, settings)

@@ -38,6 +38,7 @@ from services.insurance.operations import (
     grant_entitlement,
 )
 from shared.consumer import HandlerContext, On
+from shared.prefetch import Prefetch, lookup
 
 #: History before Decree 146/2018 is out of scope: no entitlement starts earlier.
 EARLIEST_START = POLICIES[0].valid_from
@@ -81,7 +82,7 @@ def _publish(ctx: HandlerContext, out: Outbox) -> None:
 
 
 async def _household(ctx: HandlerContext, household_id: str, commune: str) -> InsuredHousehold:
-    household = await ctx.session.get(InsuredHousehold, household_id)
+    household = await lookup(ctx.session, InsuredHousehold, household_id)
     if household is None:  # its registration predates this service's history
         household = InsuredHousehold(id=household_id, commune_code=commune)
         household.poverty_class = "unclassified"
@@ -100,7 +101,7 @@ async def record_household(
 
 
 async def record_person(rules: LocalRules, ctx: HandlerContext, event: PersonAdded) -> None:
-    if await ctx.session.get(InsuredPerson, event.person_id) is not None:
+    if await lookup(ctx.session, InsuredPerson, event.person_id) is not None:
         return
     household = await _household(ctx, event.household_id, event.commune_code)
     person = InsuredPerson(
@@ -203,3 +204,6 @@ def handlers_for(rules: LocalRules) -> list[On]:
 
 
 HANDLERS = handlers_for(LocalRules())
+
+#: Rows the handlers look up by key, read once per batch.
+PREFETCH = [Prefetch(InsuredHousehold, "household_id"), Prefetch(InsuredPerson, "person_id")]
