@@ -12,6 +12,7 @@ from services.audit import api, dashboard, views_api
 from services.audit.handlers import HANDLERS
 from services.audit.models import Base, platform
 from services.audit.monitoring import evaluate_periodically, start_monitoring
+from services.audit.projections import PREFETCH
 from services.audit.signing import KEY_FILE_NAME, LedgerKey, load_or_create_ledger_key
 from services.audit.tree_heads import TreeHeadPublisher
 from shared.config import settings_class
@@ -76,7 +77,11 @@ DEFINITION = ServiceDefinition(
     tables=platform,
     routers=[*api.routers, *views_api.routers, *dashboard.routers],
     # Its own topic too: findings it publishes are on the trail like every other event.
-    consumers=[ConsumerSpec(name="ledger", topics=list(ALL_TOPICS), handlers=HANDLERS)],
+    consumers=[
+        ConsumerSpec(
+            name="ledger", topics=list(ALL_TOPICS), handlers=HANDLERS, prefetch=PREFETCH
+        )
+    ],
     on_startup=[load_ledger_key, start_monitoring],
     background=[sign_tree_heads, evaluate_periodically],
 )

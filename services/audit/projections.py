@@ -40,6 +40,7 @@ from services.audit.models import (
     ViewTarget,
 )
 from shared.observability import get_logger
+from shared.prefetch import Prefetch, lookup
 
 log = get_logger(__name__)
 M = TypeVar("M", bound=Base)
@@ -76,7 +77,7 @@ class _Entry:
 
 async def _row(session: AsyncSession, model: type[M], pk: Any, **defaults: Any) -> M:
     """The row with primary key ``pk``, or a new one with ``defaults`` (added)."""
-    row = await session.get(model, pk)
+    row = await lookup(session, model, pk)
     if row is None:
         row = model(**defaults)
         session.add(row)
@@ -379,6 +380,24 @@ _APPLY: dict[type[BaseModel], Apply] = {
     ev.FindingRaisedIn: _finding_raised,
     ev.FindingClearedIn: _finding_cleared,
 }
+
+
+#: The read-model rows the projections look up by key, read once per consumer batch.
+PREFETCH = [
+    Prefetch(ViewHousehold, "household_id"),
+    Prefetch(ViewPerson, "person_id"),
+    Prefetch(ViewAssessment, "assessment_id"),
+    Prefetch(ViewReviewMeeting, "meeting_id"),
+    Prefetch(ViewRecognition, "review_id"),
+    Prefetch(ViewComplaint, "complaint_id"),
+    Prefetch(ViewApplication, "application_id"),
+    Prefetch(ViewHousing, "application_id"),
+    Prefetch(ViewEntitlement, "entitlement_id"),
+    Prefetch(ViewCard, "card_id"),
+    Prefetch(ViewEnrolment, "enrolment_id"),
+    Prefetch(ViewPlacement, "placement_id"),
+    Prefetch(ViewFinding, "key"),
+]
 
 
 async def apply_entry(session: AsyncSession, entry: LedgerEntry) -> Touched:
