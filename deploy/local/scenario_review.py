@@ -1,11 +1,14 @@
 """Stages 1 and 2: the registry import and the 2019 periodic review, village by village.
 
-Each village's review goes: open (September) listing its households → a survey of each
-(the generated assessments, with review_id) → the village meeting → public posting →
+Each village's review goes: open (September) listing its households → its surveys (the
+generated assessments, with review_id), delivered as one file by the survey team and
+recorded with one ``POST /imports/assessments`` → the village meeting → public posting →
 complaints filed and answered → recognition by the commune chair after the posting
 period (Nov–Dec), which reclassifies the households under Decision 59/2015. A review
 already under way is taken up at its stage, so a re-run finishes what an interrupted one
-left. Three faults are planted here (see :mod:`deploy.local.scenario_faults`):
+left: it sends only the surveys the review lacks, and the import keys each survey
+``<household_id>@<assessed_on>``, so a file sent again records none twice. Three faults
+are planted here (see :mod:`deploy.local.scenario_faults`):
 
 * (a) one village of :attr:`FAULTS.no_meeting` is surveyed, never meets, and a legacy
   system publishes its recognition (no meeting, hence no posting either);
@@ -20,7 +23,10 @@ poverty (before any card is issued to them).
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -51,6 +57,17 @@ from deploy.local.scenario_plan import (
 from deploy.local.scenario_run import ScenarioRun, StageBar
 
 MAX_LISTED = 2000  # households per listing request (the API's limit)
+#: The columns of a village's survey file (a subset of the import's CSV columns).
+SURVEY_COLUMNS = (
+    "household_id",
+    "review_id",
+    "assessed_on",
+    "standard_code",
+    "income_per_person_month",
+    "deprived_indicators",
+    "recorded_class",
+    "override_reason",
+)
 OVERRIDE_REASON = (
     "Trưởng ấp đề nghị giữ hộ trong danh sách hộ nghèo: chủ hộ bệnh nặng, "
     "chi phí điều trị lớn (thu nhập khai báo trên chuẩn cận nghèo)."
@@ -71,6 +88,20 @@ async def import_registry(run: ScenarioRun, bar: StageBar) -> str:
     )
 
 
+def survey_file(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """Survey bodies (``POST /households/{id}/assessments`` plus household_id) as the CSV
+    file ``POST /imports/assessments`` takes: indicators ``;``-separated, absent values
+    as empty cells."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, SURVEY_COLUMNS, restval="", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        cells = {k: "" if v is None else v for k, v in row.items()}
+        cells["deprived_indicators"] = ";".join(row.get("deprived_indicators") or ())
+        writer.writerow(cells)
+    return out.getvalue().encode("utf-8")
+
+
 class VillageReview:
     """One village's 2019 review, driven to its end (or to its planted fault)."""
 
@@ -89,6 +120,7 @@ class VillageReview:
         self.calendar = village_calendar(run.seed, self.commune, self.village)
         self.review_id: str | None = existing["review_id"] if existing else None
         self.fault, self.misclassified, self.complaints = fault, misclassified, complaints
+        self.imported = self.skipped_existing = 0  # survey rows the import recorded / found
 
     async def play(self) -> None:
         if self._fault_planted():
@@ -164,35 +196,70 @@ class VillageReview:
         return self.fault is not None and self.run.manifest.planted(self.fault) is not None
 
     async def _survey(self, review: dict[str, Any]) -> None:
+        """Record the surveys not recorded yet with one import; then the manifest entry of
+        the misclassified household if it lives here (also when an interrupted run
+        recorded its survey but not the entry)."""
         assessed = {h["household_id"] for h in review["households"] if h["assessment_id"]}
         self.bar.advance(len(assessed))
-        if self.misclassified in assessed and not self.run.manifest.planted(MISCLASSIFIED_POOR):
-            await self._recover_misclassified()
         todo = [h for h in self.households if h.household_id not in assessed]
+        if todo:
+            await self._import_surveys(todo)
+            self.bar.advance(len(todo))
+        if not self.run.manifest.planted(MISCLASSIFIED_POOR):
+            household = next(
+                (h for h in self.households if h.household_id == self.misclassified), None
+            )
+            if household is not None:
+                await self._note_misclassified(household)
+
+    def _survey_row(self, household: Household) -> dict[str, Any]:
         assert self.review_id is not None
-        review_id = self.review_id
+        row = household.assessment(
+            self.calendar.assessed_on(household.survey.assessed_on), self.review_id
+        )
+        row["household_id"] = household.household_id
+        if household.household_id == self.misclassified:
+            row.update(recorded_class="poor", override_reason=OVERRIDE_REASON)
+        return row
 
-        async def survey(household: Household) -> None:
-            body = household.assessment(
-                self.calendar.assessed_on(household.survey.assessed_on), review_id
+    async def _import_surveys(self, households: list[Household]) -> None:
+        """One ``POST /imports/assessments`` of ``households``' surveys; every row must be
+        recorded now or found recorded (a retried upload), none refused."""
+        rows = len(households)
+        where = f"the survey import of {self.village} ({self.commune}, review {self.review_id})"
+        try:
+            report = await self.run.client.upload_csv(
+                "households",
+                "/imports/assessments",
+                survey_file(self._survey_row(h) for h in households),
             )
-            if household.household_id == self.misclassified:
-                body.update(recorded_class="poor", override_reason=OVERRIDE_REASON)
-            found = await self.run.client.post(
-                "households", f"/households/{household.household_id}/assessments", body
+        except ScenarioError as exc:
+            raise ScenarioError(f"{where} failed: {exc}", transient=exc.transient) from exc
+        imported, skipped = report["imported"], report["skipped_existing"]
+        if report["error_count"] or report["errors"] or imported + skipped != rows:
+            raise ScenarioError(
+                f"{where} recorded {imported} and found {skipped} of {rows} surveys "
+                f"({report['error_count']} errors: {report['errors'][:3]})"
             )
-            if household.household_id == self.misclassified:
-                self._record_misclassified(household, found)
+        self.imported += imported
+        self.skipped_existing += skipped
 
-        await each(todo, survey, advance=self.bar.advance, width=8)
-
-    async def _recover_misclassified(self) -> None:
-        """An interrupted run recorded the override but not the manifest entry: record it."""
-        household = next(h for h in self.households if h.household_id == self.misclassified)
+    async def _note_misclassified(self, household: Household) -> None:
+        """Its overriding survey in this review, read back from the API for the manifest."""
         assessments = await self.run.client.get(
             "households", f"/households/{household.household_id}/assessments"
         )
-        self._record_misclassified(household, assessments[-1])
+        found = [
+            a
+            for a in assessments
+            if a["review_id"] == self.review_id and a["recorded_class"] == "poor"
+        ]
+        if not found:
+            raise ScenarioError(
+                f"household {household.ref} has no survey recorded poor in review "
+                f"{self.review_id}: the misclassification was not planted"
+            )
+        self._record_misclassified(household, found[-1])
 
     def _record_misclassified(self, household: Household, assessment: dict[str, Any]) -> None:
         self.run.manifest.record(
@@ -345,7 +412,8 @@ async def play_review(run: ScenarioRun, bar: StageBar) -> str:
         for r in await run.client.get("households", "/reviews", year=YEAR)
     }
     bar.begin(
-        f"{len(groups)} villages: survey, meeting, posting, recognition", total=len(households)
+        f"{len(groups)} villages: survey import, meeting, posting, recognition",
+        total=len(households),
     )
     reviews = [
         VillageReview(
@@ -360,10 +428,13 @@ async def play_review(run: ScenarioRun, bar: StageBar) -> str:
         for place in sorted(groups)
     ]
     await each(reviews, VillageReview.play, width=6)
+    imported = sum(r.imported for r in reviews)
+    skipped = sum(r.skipped_existing for r in reviews)
     escaped = await register_escapes(run, bar)
+    again = f" ({skipped:,} already recorded)" if skipped else ""
     return (
-        f"{len(groups)} villages reviewed, {len(complaints)} complaints answered, "
-        f"{escaped} voluntary escapes"
+        f"{len(groups)} villages reviewed, {imported:,} surveys imported{again}, "
+        f"{len(complaints)} complaints answered, {escaped} voluntary escapes"
     )
 
 

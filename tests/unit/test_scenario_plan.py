@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import uuid
 from datetime import date, timedelta
 
 from hypothesis import given, settings
@@ -22,7 +24,14 @@ from deploy.local.scenario_plan import (
     social_insurance_number,
     village_calendar,
 )
+from deploy.local.scenario_review import OVERRIDE_REASON, SURVEY_COLUMNS, survey_file
+from services.households.assessment_imports import (
+    CSV_COLUMNS,
+    REQUIRED_COLUMNS,
+    AssessmentRow,
+)
 from services.households.domain import ReviewPolicy, meeting_outcome, posting_period_end
+from shared.bulk import SourceFormat, read_records
 
 VILLAGES = [(c.code, v) for c in COMMUNES for v in c.villages]
 
@@ -90,3 +99,34 @@ def test_each_fault_has_a_commune_of_its_own() -> None:
 
     assert len(set(codes)) == 5
     assert set(codes) <= {c.code for c in COMMUNES}
+
+
+def test_a_village_survey_file_reads_back_as_the_surveys_through_the_import() -> None:
+    review_id = str(uuid.uuid4())
+    plain = {
+        "household_id": str(uuid.uuid4()),
+        "review_id": review_id,
+        "assessed_on": "2019-10-02",
+        "standard_code": "QD-59-2015",
+        "income_per_person_month": 650_000,
+        "deprived_indicators": ["water", "latrine"],
+    }
+    overridden = plain | {
+        "household_id": str(uuid.uuid4()),
+        "deprived_indicators": [],
+        "recorded_class": "poor",
+        "override_reason": OVERRIDE_REASON,
+    }
+    assert set(SURVEY_COLUMNS) <= set(CSV_COLUMNS)
+
+    records = list(
+        read_records(
+            io.BytesIO(survey_file([plain, overridden])),
+            SourceFormat.CSV,
+            columns=REQUIRED_COLUMNS,
+            optional=CSV_COLUMNS,
+        )
+    )
+
+    rows = [AssessmentRow.model_validate(r.data) for r in records]
+    assert [r.model_dump(exclude_none=True, mode="json") for r in rows] == [plain, overridden]
