@@ -34,6 +34,7 @@ import contextlib
 import os
 import secrets
 import tempfile
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -182,6 +183,13 @@ _REJECTION_REASONS: tuple[tuple[type[Exception], str], ...] = (
 )
 
 
+#: A verified token is remembered, by its exact text, this long at most and never past its
+#: expiry: clients send the same token with every request, and checking its signature and
+#: claims again costs as much as the rest of a small read.
+VERIFIED_TOKEN_SECONDS = 60.0
+_VERIFIED_TOKENS_KEPT = 1024
+
+
 class TokenVerifier:
     """Turns a bearer token into a :class:`Principal`, or raises :class:`AuthenticationError`."""
 
@@ -194,6 +202,7 @@ class TokenVerifier:
             if config.jwks_url
             else None
         )
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     @property
     def uses_network(self) -> bool:
@@ -202,6 +211,18 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """The principal the token names, if its signature, issuer, audience and times check out."""
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None and now < known[1]:
+            return known[0]
+        principal, expires = self._verify(token)
+        if len(self._verified) >= _VERIFIED_TOKENS_KEPT:
+            self._verified.clear()
+        # Valid until exp + leeway (as jwt.decode checks it); iat and nbf only get older.
+        self._verified[token] = (principal, min(expires, now + VERIFIED_TOKEN_SECONDS))
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             key, algorithms = self._key_for(token)
             claims = jwt.decode(
@@ -221,7 +242,7 @@ class TokenVerifier:
                 "token malformed",
             )
             raise AuthenticationError(reason) from exc
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(claims["exp"]) + self.config.leeway_seconds
 
     def _key_for(self, token: str) -> tuple[Any, list[str]]:
         if self._jwks is None:

@@ -378,7 +378,12 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
+async def _current_runtime(request: Request) -> ServiceRuntime:
+    # async: FastAPI runs a plain-def dependency on its thread pool, a round trip per request
+    return get_runtime(request)
+
+
+Runtime = Annotated[ServiceRuntime, Depends(_current_runtime)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 #: A session for an endpoint that never writes (see shared.db.read_session_factory).
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]

@@ -1,6 +1,8 @@
 """Audit API: the trail of a subject, signed tree heads, proofs, the public key, exports.
 
-Read-only: nothing here writes to the ledger except signing a tree head an export needs.
+Read-only: nothing here writes to the ledger except signing a tree head an export needs
+(the publisher's latest head serves unless the exported events are newer), and every
+endpoint reads through a read-only session (on SQLite: a snapshot, no write lock).
 Inspectors, partners and admins read every event; operators read events of their own
 communes only (an event whose data names no commune is not shown to them). Tree heads
 and proofs carry hashes only, so any authenticated caller may read them; the public key
@@ -37,7 +39,7 @@ from services.audit.signing import LedgerKey
 from services.audit.tree_heads import TreeHeadPublisher
 from shared.auth import CurrentPrincipal, Principal, authorize_read, readable_communes
 from shared.problems import NotFound, RuleViolation
-from shared.service import Runtime, SessionDep
+from shared.service import ReadSessionDep, Runtime
 
 SERVICE = "audit"
 trail_router = APIRouter(tags=["trail"])
@@ -82,7 +84,7 @@ def _entry_out(entry: LedgerEntry, include_bytes: bool) -> TrailEntryOut:
 async def subject_trail(
     subject_id: str,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReadSessionDep,
     after: Annotated[
         int | None, Query(ge=0, description="next_after of the previous page (a leaf index)")
     ] = None,
@@ -113,7 +115,7 @@ async def public_key(runtime: Runtime) -> PublicKeyOut:
 
 
 @ledger_router.get("/tree-heads/latest", response_model=TreeHeadOut)
-async def latest_tree_head(principal: CurrentPrincipal, session: SessionDep) -> TreeHeadOut:
+async def latest_tree_head(principal: CurrentPrincipal, session: ReadSessionDep) -> TreeHeadOut:
     """The most recent signed tree head."""
     authorize_read(principal, SERVICE, None)
     head = await LedgerStore(session).latest_tree_head()
@@ -125,7 +127,7 @@ async def latest_tree_head(principal: CurrentPrincipal, session: SessionDep) -> 
 @ledger_router.get("/tree-heads", response_model=TreeHeadPage)
 async def tree_heads(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReadSessionDep,
     size: Annotated[int | None, Query(ge=1, description="only the head of this tree size")] = None,
     before: Annotated[int | None, Query(ge=1, description="next_before of the last page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -158,7 +160,7 @@ async def _default_size(store: LedgerStore, given: int | None, field: str) -> in
 @ledger_router.get("/proofs/inclusion", response_model=InclusionProofOut)
 async def inclusion_proof(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReadSessionDep,
     leaf_index: Annotated[int | None, Query(ge=0)] = None,
     event_id: Annotated[str | None, Query(max_length=36)] = None,
     tree_size: Annotated[
@@ -198,7 +200,7 @@ async def _by_id(store: LedgerStore, event_id: str | None) -> LedgerEntry | None
 @ledger_router.get("/proofs/consistency", response_model=ConsistencyProofOut)
 async def consistency_proof(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReadSessionDep,
     first: Annotated[int, Query(ge=1)],
     second: Annotated[
         int | None, Query(ge=1, description="default: the latest signed tree head")
@@ -226,7 +228,7 @@ async def consistency_proof(
 @ledger_router.get("/export")
 async def export_bundle(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: Runtime,
     subject: SubjectId,
     from_size: Annotated[
@@ -237,17 +239,24 @@ async def export_bundle(
     """A bundle for the offline verifier: a subject's events, their proofs, a signed head."""
     communes = _scope(principal)
     publisher: TreeHeadPublisher = runtime.extras["tree_heads"]
-    head = await publisher.sign_now()  # covers every event appended so far
-    if head is None:
-        raise NotFound("The ledger is empty.")
+    # Read before this session's first query: the head is committed, so its snapshot holds it.
+    latest = publisher.latest
     store = LedgerStore(session)
     limit = int(getattr(runtime.settings, "export_max_events", DEFAULT_EXPORT_MAX_EVENTS))
-    entries = await store.trail(
-        subject, communes=communes, below_size=head.tree_size, limit=limit + 1
-    )
+    entries = await store.trail(subject, communes=communes, limit=limit + 1)
     if len(entries) > limit:
         raise RuleViolation(f"more than {limit} events; export fewer", field="query.subject")
     entries.sort(key=lambda e: e.leaf_index)
+    # A head covering every event of the subject appended so far (and from_size): the
+    # latest signed one unless these events are newer, then one signed now.
+    needed = max(entries[-1].leaf_index + 1 if entries else 1, from_size or 1)
+    head = latest
+    if head is None or head.tree_size < needed:
+        head = await publisher.covering(needed) or publisher.latest
+        await session.rollback()  # a new snapshot, that holds the new head's tree
+    if head is None:
+        raise NotFound("The ledger is empty.")
+    entries = [e for e in entries if e.leaf_index < head.tree_size]
     proofs = await store.inclusion_proofs([e.leaf_index for e in entries], head.tree_size)
     earlier, consistency = await _earlier_head(store, from_size, head)
     bundle: dict[str, Any] = build_bundle(

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 HASH_SIZE = 32
@@ -159,6 +160,35 @@ def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
             begin = begin + k
     ranges.reverse()
     return ranges
+
+
+def inclusion_ranges_of(indexes: Iterable[int], size: int) -> dict[int, list[tuple[int, int]]]:
+    """:func:`inclusion_ranges` of several leaves, each split of the tree made once: the
+    paths of nearby leaves (a subject's events) share all their upper ranges."""
+    leaves = sorted(set(indexes))
+    outside = [i for i in leaves[:1] + leaves[-1:] if not 0 <= i < size]
+    if outside:
+        raise ProofError(f"leaf {outside[0]} is not in a tree of size {size}")
+    paths: dict[int, list[tuple[int, int]]] = {i: [] for i in leaves}
+    todo = [(0, size, leaves)] if leaves else []
+    while todo:  # every subtree holding some of the leaves, root first
+        begin, end, inside = todo.pop()
+        if end - begin == 1:
+            continue
+        middle = begin + _split(end - begin)
+        cut = bisect_left(inside, middle)
+        left, right = inside[:cut], inside[cut:]
+        for i in left:
+            paths[i].append((middle, end))
+        for i in right:
+            paths[i].append((begin, middle))
+        if left:
+            todo.append((begin, middle, left))
+        if right:
+            todo.append((middle, end, right))
+    for path in paths.values():
+        path.reverse()  # leaf first, as inclusion_ranges
+    return paths
 
 
 def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text
 from sqlalchemy import event as orm_events
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -252,34 +252,21 @@ class LedgerStore:
     async def nodes(self, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
         """The stored hashes of the complete subtrees ``wanted`` (those that exist)."""
         await self.write_deferred()
-        ids = set(wanted)
-        leaves = sorted(n.index for n in ids if n.level == 0)
-        inner = sorted(n for n in ids if n.level > 0)
         found: dict[NodeId, bytes] = {}
-        for chunk in _chunks(leaves):
-            rows = await self.session.execute(
-                select(LedgerLeaf.leaf_index, LedgerLeaf.leaf_hash).where(
-                    LedgerLeaf.leaf_index.in_(chunk)
-                )
-            )
-            found.update({NodeId(0, r.leaf_index): bytes(r.leaf_hash) for r in rows})
-        for inner_chunk in _chunks(inner):
-            # One term per level: SQLite scans the whole table for a row-value IN list,
-            # but searches the primary key for each (level = ? AND node_index IN (...)).
-            by_level: dict[int, list[int]] = {}
-            for node in inner_chunk:
-                by_level.setdefault(node.level, []).append(node.index)
-            rows = await self.session.execute(
-                select(LedgerNode.level, LedgerNode.node_index, LedgerNode.hash).where(
-                    or_(
-                        *(
-                            and_(LedgerNode.level == level, LedgerNode.node_index.in_(indexes))
-                            for level, indexes in by_level.items()
-                        )
-                    )
-                )
-            )
-            found.update({NodeId(r.level, r.node_index): bytes(r.hash) for r in rows})
+        connection = None
+        for chunk in _chunks(sorted(set(wanted))):
+            connection = connection or await self.session.connection()
+            rows: Sequence[Any] = (await connection.exec_driver_sql(_nodes_sql(chunk))).all()
+            found.update({NodeId(level, index): bytes(digest) for level, index, digest in rows})
+        return found
+
+    async def _tree_nodes(self, wanted: Iterable[NodeId], size: int) -> dict[NodeId, bytes]:
+        """:meth:`nodes` of a tree of ``size`` leaves, which must exist: its last leaf is
+        read in the same statement, so checking the size costs no query of its own."""
+        last = NodeId(0, size - 1)
+        found = await self.nodes([*wanted, last]) if size > 0 else {}
+        if last not in found:
+            await self._require_size(size)  # raises ProofError naming the current size
         return found
 
     async def _require_size(self, size: int) -> None:
@@ -289,29 +276,33 @@ class LedgerStore:
 
     async def root(self, size: int) -> bytes:
         """The Merkle Tree Hash of the first ``size`` leaves."""
-        await self._require_size(size)
-        return ledger.tree_root(size, await self.nodes(ledger.root_nodes(size)))
+        if size == 0:
+            return ledger.EMPTY_ROOT
+        return ledger.tree_root(size, await self._tree_nodes(ledger.root_nodes(size), size))
 
     async def inclusion_proof(self, leaf_index: int, tree_size: int) -> list[bytes]:
         """The audit path of leaf ``leaf_index`` in the tree of ``tree_size`` leaves."""
-        await self._require_size(tree_size)
         ranges = ledger.inclusion_ranges(leaf_index, tree_size)
-        return ledger.proof_hashes(ranges, await self.nodes(ledger.nodes_for(ranges)))
+        nodes = await self._tree_nodes(ledger.nodes_for(ranges), tree_size)
+        return ledger.proof_hashes(ranges, nodes)
 
     async def inclusion_proofs(
         self, leaf_indexes: Sequence[int], tree_size: int
     ) -> dict[int, list[bytes]]:
         """Audit paths of many leaves against one tree size (one batched read)."""
-        await self._require_size(tree_size)
-        ranges = {i: ledger.inclusion_ranges(i, tree_size) for i in leaf_indexes}
-        nodes = await self.nodes(n for r in ranges.values() for n in ledger.nodes_for(r))
-        return {i: ledger.proof_hashes(r, nodes) for i, r in ranges.items()}
+        ranges = ledger.inclusion_ranges_of(leaf_indexes, tree_size)
+        # Paths of leaves of one subject share most of their ranges (all the upper ones):
+        # each distinct range is split into stored subtrees and hashed once.
+        parts = {r: ledger.range_nodes(*r) for path in ranges.values() for r in path}
+        nodes = await self._tree_nodes({n for ns in parts.values() for n in ns}, tree_size)
+        hashes = {r: ledger.range_hash(*r, nodes) for r in parts}
+        return {i: [hashes[r] for r in path] for i, path in ranges.items()}
 
     async def consistency_proof(self, first: int, second: int) -> list[bytes]:
         """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
-        await self._require_size(second)
         ranges = ledger.consistency_ranges(first, second)
-        return ledger.proof_hashes(ranges, await self.nodes(ledger.nodes_for(ranges)))
+        nodes = await self._tree_nodes(ledger.nodes_for(ranges), second)
+        return ledger.proof_hashes(ranges, nodes)
 
     # --- entries and trails ------------------------------------------------------------
 
@@ -343,26 +334,17 @@ class LedgerStore:
         ``below_size`` keeps only leaves a tree of that size holds.
         """
         await self.write_deferred()
-        query = (
-            select(LedgerLeaf)
-            .join(LedgerTrail, LedgerTrail.leaf_index == LedgerLeaf.leaf_index)
-            .where(LedgerTrail.subject_id == subject_id)
-            .order_by(LedgerTrail.occurred_at, LedgerTrail.leaf_index)
-            .limit(limit)
-        )
+        params: dict[str, Any] = {"subject_id": subject_id, "limit": limit}
         if communes is not None:
-            query = query.where(LedgerLeaf.commune_code.in_(sorted(communes)))
+            params["communes"] = sorted(communes)
         if below_size is not None:
-            query = query.where(LedgerTrail.leaf_index < below_size)
+            params["below_size"] = below_size
         if after is not None:
-            moment, leaf_index = after
-            query = query.where(
-                or_(
-                    LedgerTrail.occurred_at > moment,
-                    and_(LedgerTrail.occurred_at == moment, LedgerTrail.leaf_index > leaf_index),
-                )
-            )
-        return [_entry(row) for row in (await self.session.execute(query)).scalars()]
+            params["after_moment"], params["after_index"] = after
+        query = _trail_query(communes is not None, after is not None, below_size is not None)
+        # Columns, through the session's connection: no ORM objects to build for a read.
+        rows = await (await self.session.connection()).execute(query, params)
+        return [_entry(row) for row in rows]
 
     # --- signed tree heads -------------------------------------------------------------
 
@@ -435,12 +417,79 @@ def _trail_rows(entry: LedgerEntry, event: CloudEvent) -> list[dict[str, Any]]:
     ]
 
 
+_TRAIL_QUERIES: dict[tuple[bool, bool, bool], Any] = {}
+
+
+def _trail_query(communes: bool, after: bool, below_size: bool) -> Any:
+    """The trail statement with bound parameters, built once per combination of filters
+    (and so compiled once: building and compiling it is most of a small trail's cost)."""
+    key = (communes, after, below_size)
+    query = _TRAIL_QUERIES.get(key)
+    if query is None:
+        query = (
+            select(*(getattr(LedgerLeaf, name) for name in _ENTRY_COLUMNS))
+            .join(LedgerTrail, LedgerTrail.leaf_index == LedgerLeaf.leaf_index)
+            .where(LedgerTrail.subject_id == bindparam("subject_id"))
+            .order_by(LedgerTrail.occurred_at, LedgerTrail.leaf_index)
+            .limit(bindparam("limit"))
+        )
+        if communes:
+            query = query.where(LedgerLeaf.commune_code.in_(bindparam("communes", expanding=True)))
+        if below_size:
+            query = query.where(LedgerTrail.leaf_index < bindparam("below_size"))
+        if after:
+            query = query.where(
+                or_(
+                    LedgerTrail.occurred_at > bindparam("after_moment"),
+                    and_(
+                        LedgerTrail.occurred_at == bindparam("after_moment"),
+                        LedgerTrail.leaf_index > bindparam("after_index"),
+                    ),
+                )
+            )
+        _TRAIL_QUERIES[key] = query
+    return query
+
+
+#: What a LedgerEntry is made of (the trail reads these columns, not whole ORM objects).
+_ENTRY_COLUMNS = (
+    "leaf_index",
+    "event_id",
+    "ce_type",
+    "ce_subject",
+    "occurred_at",
+    "commune_code",
+    "leaf_hash",
+    "event_bytes",
+)
+
+
+def _nodes_sql(nodes: Sequence[NodeId]) -> str:
+    """One statement reading ``nodes``: leaves from ledger_leaves, the others from
+    ledger_nodes, one UNION ALL term per level (a primary-key search each on SQLite and
+    PostgreSQL, where a row-value IN list would scan). The indexes are integers written
+    into the SQL, so the statement needs neither parameters nor a compiled-cache entry."""
+    by_level: dict[int, list[str]] = {}
+    for node in nodes:
+        by_level.setdefault(int(node.level), []).append(str(int(node.index)))
+    terms = [  # only integers go into the text (int() above): nothing to inject
+        "SELECT 0 AS level, leaf_index AS node_index, leaf_hash AS hash FROM ledger_leaves"  # noqa: S608
+        f" WHERE leaf_index IN ({','.join(indexes)})"
+        if level == 0
+        else "SELECT level, node_index, hash FROM ledger_nodes"  # noqa: S608
+        f" WHERE level = {level} AND node_index IN ({','.join(indexes)})"
+        for level, indexes in sorted(by_level.items())
+    ]
+    return " UNION ALL ".join(terms)
+
+
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), _FETCH_CHUNK):
         yield items[start : start + _FETCH_CHUNK]
 
 
-def _entry(row: LedgerLeaf) -> LedgerEntry:
+def _entry(row: Any) -> LedgerEntry:
+    """The entry of a LedgerLeaf, or of a row with its _ENTRY_COLUMNS."""
     moment = row.occurred_at
     if moment.tzinfo is None:  # SQLite keeps no zone; everything is stored in UTC
         moment = moment.replace(tzinfo=UTC)

@@ -13,6 +13,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -33,21 +34,22 @@ class LedgerPublicKey:
 
     key: Ed25519PublicKey
 
-    @property
+    # Cached: every tree head and export names the key, and encoding it is not free.
+    @cached_property
     def raw(self) -> bytes:
         return self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
-    @property
+    @cached_property
     def raw_base64(self) -> str:
         return base64.b64encode(self.raw).decode()
 
-    @property
+    @cached_property
     def pem(self) -> str:
         return self.key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode()
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         """SHA-256 of the raw public key, hex: names the key in tree heads and bundles."""
         return hashlib.sha256(self.raw).hexdigest()
@@ -77,7 +79,7 @@ class LedgerKey:
 
     private: Ed25519PrivateKey
 
-    @property
+    @cached_property
     def public(self) -> LedgerPublicKey:
         return LedgerPublicKey(self.private.public_key())
 

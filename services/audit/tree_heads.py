@@ -3,6 +3,10 @@
 Every ``interval`` seconds the publisher signs a head for the ledger's current size if
 the ledger grew since the last head; an idle ledger gets no new heads. With several
 replicas each may try; the first head stored for a size stands (tree_size is unique).
+
+The publisher remembers the latest head it signed or read (:attr:`TreeHeadPublisher.latest`),
+so a request that needs a signed head (an export) takes it from memory, and signs a new one
+only when the events it cites are newer (:meth:`TreeHeadPublisher.covering`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ class TreeHeadPublisher:
         self.sessions = sessions
         self.key = key
         self.interval = interval
+        #: The latest head this publisher signed or read (None until the first round).
+        self.latest: SignedTreeHead | None = None
+        self._signing = asyncio.Lock()
 
     async def sign_now(self) -> SignedTreeHead | None:
         """Sign a head for the current size if the ledger grew; return the latest head."""
@@ -37,8 +44,23 @@ class TreeHeadPublisher:
             signed = await store.sign_tree_head(self.key, datetime.now(UTC))
             if signed is not None:
                 log.info("ledger.tree_head_signed", tree_size=signed.tree_size)
-                return signed
-            return await store.latest_tree_head()
+            head = signed or await store.latest_tree_head()
+        if head is not None and (self.latest is None or head.tree_size > self.latest.tree_size):
+            self.latest = head
+        return head
+
+    async def covering(self, size: int) -> SignedTreeHead | None:
+        """A signed head of at least ``size`` leaves: the latest one if it is that large,
+        else one signed now. One signing at a time: requests that wait for it share it.
+        None if the ledger holds fewer leaves than ``size`` (an empty ledger, say)."""
+        head = self.latest
+        if head is not None and head.tree_size >= size:
+            return head
+        async with self._signing:
+            head = self.latest
+            if head is None or head.tree_size < size:
+                head = await self.sign_now()
+        return head if head is not None and head.tree_size >= size else None
 
     async def run(self) -> None:
         """Sign heads every ``interval`` seconds until cancelled (at service shutdown)."""

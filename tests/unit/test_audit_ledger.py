@@ -362,6 +362,16 @@ def test_a_proof_for_one_leaf_does_not_prove_another(size: int, data: st.DataObj
 # --- Edges ----------------------------------------------------------------------------
 
 
+@settings(max_examples=200)
+@given(st.integers(1, 5000), st.data())
+def test_the_ranges_of_many_leaves_are_each_leafs_own(size: int, data: st.DataObject) -> None:
+    indexes = data.draw(st.lists(st.integers(0, size - 1), max_size=20))
+    paths = ledger.inclusion_ranges_of(indexes, size)
+    assert paths == {i: ledger.inclusion_ranges(i, size) for i in indexes}
+    with pytest.raises(ProofError):
+        ledger.inclusion_ranges_of([*indexes, size], size)
+
+
 def test_ranges_that_are_not_tree_nodes_are_refused() -> None:
     assert ledger.range_nodes(4, 7) == [NodeId(1, 2), NodeId(0, 6)]
     with pytest.raises(ProofError):
