@@ -159,3 +159,19 @@ def insert_or_ignore(session: AsyncSession, target: Any) -> Any:
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert_fn(target).on_conflict_do_nothing()
+
+
+async def add_to_counter(
+    session: AsyncSession, table: Any, key: dict[str, Any], column: str, delta: int
+) -> None:
+    """``column += delta`` in the row of ``table`` keyed by ``key`` (created at ``delta``),
+    in one statement: no read, so concurrent transactions never lose an increment."""
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_fn(table).values({**key, column: delta})
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
+        )
+    )
+
