@@ -156,9 +156,13 @@ def insert_or_ignore(session: AsyncSession, target: Any) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` for ``target`` (a table or mapped class) in the
     session's dialect (PostgreSQL or SQLite); chain ``.values(…)`` and ``.returning(…)``.
     Its result's ``rowcount`` says whether a row went in."""
+    return _dialect_insert(session, target).on_conflict_do_nothing()
+
+
+def _dialect_insert(session: AsyncSession, target: Any) -> Any:
+    """The INSERT of the session's dialect, which knows ON CONFLICT (PostgreSQL, SQLite)."""
     dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_fn(target).on_conflict_do_nothing()
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
 
 
 async def add_to_counter(
@@ -166,9 +170,7 @@ async def add_to_counter(
 ) -> None:
     """``column += delta`` in the row of ``table`` keyed by ``key`` (created at ``delta``),
     in one statement: no read, so concurrent transactions never lose an increment."""
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert_fn(table).values({**key, column: delta})
+    statement = _dialect_insert(session, table).values({**key, column: delta})
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
