@@ -45,7 +45,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        if database and database != ":memory:" and "async_creator" not in kwargs:
+            kwargs["async_creator"] = partial(_lock_holding_sqlite, database)
+        engine = create_async_engine(
+            url, connect_args={"timeout": WRITE_BUSY_TIMEOUT_SECONDS}, **kwargs
+        )
         _tune_sqlite(engine)
         return engine
     if "poolclass" not in kwargs:
@@ -64,7 +68,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={WRITE_BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -75,6 +79,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 def session_factory(engine: AsyncEngine, **info: Any) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, info=dict(info))
 
+
+#: How long a write transaction on SQLite waits for the write lock (then: 503, retry).
+WRITE_BUSY_TIMEOUT_SECONDS = 30
 
 #: How long a read on SQLite waits for a lock (WAL readers need one only in rare moments,
 #: e.g. while a crashed writer's WAL is recovered); it waits on the event loop's thread.
@@ -134,6 +141,39 @@ class _InlineSQLiteConnection(aiosqlite.Connection):
         return fn(*args, **kwargs)
 
 
+class _LockHoldingSQLiteConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose statements run on the calling (event loop) thread
+    once its transaction holds the write lock.
+
+    Every transaction of the write engine begins IMMEDIATE, so once one is open nothing in
+    it waits for a lock: its statements take SQLite microseconds, where each of aiosqlite's
+    3-4 round trips to its worker thread costs 0.1-5 ms — the thread hops were most of a
+    consumer's time (see the README's benchmarks). What may wait stays on the worker
+    thread: BEGIN IMMEDIATE itself (for the lock, up to the busy timeout), COMMIT (a WAL
+    checkpoint may write and sync pages), and anything outside a transaction.
+    """
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        connection = self._connection
+        if (
+            self._running
+            and connection is not None
+            and connection.in_transaction
+            and fn != connection.commit
+        ):
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)
+
+
+async def _lock_holding_sqlite(database: str) -> aiosqlite.Connection:
+    connect = partial(
+        sqlite3.connect, database, timeout=WRITE_BUSY_TIMEOUT_SECONDS, check_same_thread=False
+    )
+    connection = _LockHoldingSQLiteConnection(connect, iter_chunk_size=64)
+    connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
+    return await connection
+
+
 async def _inline_sqlite(database: str) -> aiosqlite.Connection:
     connect = partial(
         sqlite3.connect, database, timeout=READ_BUSY_TIMEOUT_SECONDS, check_same_thread=False
@@ -176,4 +216,3 @@ async def add_to_counter(
             index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
         )
     )
-
