@@ -35,8 +35,14 @@ COMMUNES = ("30511", "30526", "30352", "30358")
 PROVINCES = ("089", "087", "091", "094", "096", "084")
 SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Chau", "Thạch", "Danh", "Huỳnh")
 # (relation, sex, birth year) of the members of a household, by household size.
-FAMILY = (("head", "male", 1975), ("spouse", "female", 1978), ("child", "female", 2004),
-          ("child", "male", 2009), ("parent", "female", 1950), ("child", "male", 2014))
+FAMILY = (
+    ("head", "male", 1975),
+    ("spouse", "female", 1978),
+    ("child", "female", 2004),
+    ("child", "male", 2009),
+    ("parent", "female", 1950),
+    ("child", "male", 2014),
+)
 SIZES = (3, 4, 5, 4)  # four persons on average
 
 
@@ -57,13 +63,28 @@ def write_csv(path: Path, households: int) -> int:
             commune = COMMUNES[number % len(COMMUNES)]
             village = f"Ấp {number % 40 + 1}"
             address = f"Tổ {number % 12 + 1}, {village}"
-            household = [f"bench-{number:07d}", commune, village, address,
-                         "rural" if number % 5 else "urban", "2019-01-15", str(1995 + number % 25)]
+            household = [
+                f"bench-{number:07d}",
+                commune,
+                village,
+                address,
+                "rural" if number % 5 else "urban",
+                "2019-01-15",
+                str(1995 + number % 25),
+            ]
             surname = SURNAMES[number % len(SURNAMES)]
-            for relation, sex, year in FAMILY[:SIZES[number % len(SIZES)]]:
-                writer.writerow([*household, f"{surname} Văn {number}", sex, f"{year}-05-17",
-                                 "Khmer" if number % 3 == 0 else "Kinh",
-                                 citizen_id(person, sex, year), relation])
+            for relation, sex, year in FAMILY[: SIZES[number % len(SIZES)]]:
+                writer.writerow(
+                    [
+                        *household,
+                        f"{surname} Văn {number}",
+                        sex,
+                        f"{year}-05-17",
+                        "Khmer" if number % 3 == 0 else "Kinh",
+                        citizen_id(person, sex, year),
+                        relation,
+                    ]
+                )
                 person += 1
     return person
 
@@ -90,13 +111,21 @@ async def post_file(port: int, path: Path, headers: dict[str, str], raw: bool) -
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=None) as client:  # noqa: S113
         with path.open("rb") as upload:
             if raw:
+
                 async def body() -> Any:
                     while chunk := upload.read(1 << 16):
                         yield chunk
-                return await client.post("/imports/households", content=body(),
-                                         headers={**headers, "Content-Type": "text/csv"})
-            return await client.post("/imports/households", headers=headers,
-                                     files={"file": ("households.csv", upload, "text/csv")})
+
+                return await client.post(
+                    "/imports/households",
+                    content=body(),
+                    headers={**headers, "Content-Type": "text/csv"},
+                )
+            return await client.post(
+                "/imports/households",
+                headers=headers,
+                files={"file": ("households.csv", upload, "text/csv")},
+            )
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -109,8 +138,12 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         port = free_port()
         settings = HouseholdsSettings(
             database_url=args.database_url or f"sqlite+aiosqlite:///{workdir / 'households.db'}",
-            kafka_bootstrap_servers=broker.bootstrap, data_dir=workdir / "data", port=port,
-            log_level=args.log_level, run_relay=not args.no_relay)
+            kafka_bootstrap_servers=broker.bootstrap,
+            data_dir=workdir / "data",
+            port=port,
+            log_level=args.log_level,
+            run_relay=not args.no_relay,
+        )
         app = create(settings)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)
@@ -136,17 +169,25 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         server.should_exit = True
         await serving
     return {
-        "status": response.status_code, "households": args.households, "persons": persons,
-        "file_mb": round(path.stat().st_size / 1e6, 1), "generate_seconds": round(generated, 1),
-        "upload": "raw" if args.raw else "multipart", "import_seconds": round(seconds, 1),
+        "status": response.status_code,
+        "households": args.households,
+        "persons": persons,
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "generate_seconds": round(generated, 1),
+        "upload": "raw" if args.raw else "multipart",
+        "import_seconds": round(seconds, 1),
         "households_per_s": round(args.households / seconds),
         "persons_per_s": round(persons / seconds),
         # CPU of this process (server, relay and client): steadier than wall time on a busy machine.
-        "import_cpu_seconds": round(cpu, 1), "households_per_cpu_s": round(args.households / cpu),
-        "imported": report.get("imported"), "skipped_existing": report.get("skipped_existing"),
+        "import_cpu_seconds": round(cpu, 1),
+        "households_per_cpu_s": round(args.households / cpu),
+        "imported": report.get("imported"),
+        "skipped_existing": report.get("skipped_existing"),
         "server_duration_seconds": report.get("duration_seconds"),
-        "peak_rss_mb_before_import": rss_before, "peak_rss_mb": rss_after,
-        "outbox_unsent_at_response": backlog, "all_published_after_seconds": published_seconds,
+        "peak_rss_mb_before_import": rss_before,
+        "peak_rss_mb": rss_after,
+        "outbox_unsent_at_response": backlog,
+        "all_published_after_seconds": published_seconds,
         "error": None if response.status_code == 200 else report.get("detail"),
     }
 
@@ -154,13 +195,20 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=100_000)
-    parser.add_argument("--raw", action="store_true",
-                        help="send the CSV as the body, not multipart")
+    parser.add_argument(
+        "--raw", action="store_true", help="send the CSV as the body, not multipart"
+    )
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary directory")
-    parser.add_argument("--wait-published", action="store_true",
-                        help="also time until the relay has published every event")
-    parser.add_argument("--no-relay", action="store_true",
-                        help="leave the outbox unpublished (the import alone, no relay competing)")
+    parser.add_argument(
+        "--wait-published",
+        action="store_true",
+        help="also time until the relay has published every event",
+    )
+    parser.add_argument(
+        "--no-relay",
+        action="store_true",
+        help="leave the outbox unpublished (the import alone, no relay competing)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ansinh-bench-") as workdir:

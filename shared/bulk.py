@@ -94,17 +94,31 @@ _MEDIA_TYPES = {
     "application/jsonl": SourceFormat.NDJSON,
     "application/x-jsonlines": SourceFormat.NDJSON,
 }
-_EXTENSIONS = {".csv": SourceFormat.CSV, ".json": SourceFormat.JSON,
-               ".ndjson": SourceFormat.NDJSON, ".jsonl": SourceFormat.NDJSON}
+_EXTENSIONS = {
+    ".csv": SourceFormat.CSV,
+    ".json": SourceFormat.JSON,
+    ".ndjson": SourceFormat.NDJSON,
+    ".jsonl": SourceFormat.NDJSON,
+}
 
 #: ``openapi_extra`` of an import route: the request bodies it accepts.
-IMPORT_REQUEST_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary"}}}},
-    "text/csv": {"schema": {"type": "string"}},
-    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-    "application/x-ndjson": {"schema": {"type": "string"}},
-}}}
+IMPORT_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
 
 
 #: ``responses`` of an import route.
@@ -179,8 +193,14 @@ class ErrorLog:
         if len(self.kept) < self.limit:
             self.kept.append(RowError(line=line, field=field, message=message))
 
-    def add_validation(self, line: int, error: ValidationError, *, prefix: str = "",
-                       rename: Mapping[str, str] | None = None) -> None:
+    def add_validation(
+        self,
+        line: int,
+        error: ValidationError,
+        *,
+        prefix: str = "",
+        rename: Mapping[str, str] | None = None,
+    ) -> None:
         """One entry per pydantic error; ``rename`` maps model field names to file columns."""
         for detail in error.errors(include_url=False, include_input=False):
             path = [str(part) for part in detail["loc"]]
@@ -200,7 +220,7 @@ def _plain_message(message: str) -> str:
     # pydantic prefixes messages of custom validators; the user needs only the reason.
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
-            return message[len(prefix):]
+            return message[len(prefix) :]
     return message
 
 
@@ -277,8 +297,15 @@ ValidatePass = Callable[[UploadFile, SourceFormat, ErrorLog, ImportReport], Awai
 ImportPass = Callable[[UploadFile, SourceFormat, ImportReport], Awaitable[None]]
 
 
-async def two_pass_import(request: Request, *, task: str, unit: str, dry_run: bool,
-                          validate: ValidatePass, write: ImportPass) -> ImportReport:
+async def two_pass_import(
+    request: Request,
+    *,
+    task: str,
+    unit: str,
+    dry_run: bool,
+    validate: ValidatePass,
+    write: ImportPass,
+) -> ImportReport:
     """Read the uploaded file, ``validate`` it all, then ``write`` it unless a dry run.
 
     Any error in the validation: the 422 of :func:`rejected_import`, nothing written.
@@ -295,16 +322,28 @@ async def two_pass_import(request: Request, *, task: str, unit: str, dry_run: bo
         if not dry_run:
             await write(upload, fmt, report)
     report.duration_seconds = round(time.monotonic() - started, 3)
-    log.info(f"{task}.completed", format=str(fmt), rows=report.rows_read,
-             imported=report.imported, skipped_existing=report.skipped_existing,
-             dry_run=dry_run, seconds=report.duration_seconds)
+    log.info(
+        f"{task}.completed",
+        format=str(fmt),
+        rows=report.rows_read,
+        imported=report.imported,
+        skipped_existing=report.skipped_existing,
+        dry_run=dry_run,
+        seconds=report.duration_seconds,
+    )
     return report
 
 
-async def write_chunks(chunks: AsyncGenerator[Sequence[T], None],
-                       write: Callable[[Sequence[T]], Awaitable[int]], report: ImportReport,
-                       errors: ErrorLog, *, task: str, line_of: Callable[[T], int],
-                       clashes: tuple[type[Exception], ...]) -> None:
+async def write_chunks(
+    chunks: AsyncGenerator[Sequence[T], None],
+    write: Callable[[Sequence[T]], Awaitable[int]],
+    report: ImportReport,
+    errors: ErrorLog,
+    *,
+    task: str,
+    line_of: Callable[[T], int],
+    clashes: tuple[type[Exception], ...],
+) -> None:
     """The import pass: ``write`` each chunk (it answers how many it wrote; the others were
     there already), with progress logged as ``task``.
 
@@ -333,21 +372,25 @@ def _interrupted(line: int, report: ImportReport, exc: Exception) -> Conflict:
         f"the chunk starting at line {line} clashes with a change made since the validation "
         f"({why}); {report.imported} {report.unit}s were imported before it. Run the file "
         f"again: {report.unit}s already imported are skipped.",
-        extra={"report": report.model_dump(mode="json")})
+        extra={"report": report.model_dump(mode="json")},
+    )
 
 
 # ---------------------------------------------------------------------------- database
 
 
-async def scalars_where_in(session: AsyncSession, statement: Select[Any],
-                           column: InstrumentedAttribute[Any], values: Collection[Any]
-                           ) -> list[Any]:
+async def scalars_where_in(
+    session: AsyncSession,
+    statement: Select[Any],
+    column: InstrumentedAttribute[Any],
+    values: Collection[Any],
+) -> list[Any]:
     """What ``statement`` selects where ``column`` is one of ``values``: one query per
     :data:`IN_LIST_VALUES` values (none when there are no values)."""
     distinct = list(dict.fromkeys(values))
     found: list[Any] = []
     for start in range(0, len(distinct), IN_LIST_VALUES):
-        part = distinct[start:start + IN_LIST_VALUES]
+        part = distinct[start : start + IN_LIST_VALUES]
         found.extend((await session.execute(statement.where(column.in_(part)))).scalars())
     return found
 
@@ -356,16 +399,26 @@ def column_values(rows: Sequence[Any]) -> list[dict[str, Any]]:
     """Column values of new ORM objects of one table, for a multi-row ``insert(Model)``
     (much faster than ``add_all``); unset server defaults (created_at) are left out."""
     columns = rows[0].__table__.columns
-    return [{c.key: value for c in columns
-             if (value := getattr(row, c.key)) is not None or c.server_default is None}
-            for row in rows]
+    return [
+        {
+            c.key: value
+            for c in columns
+            if (value := getattr(row, c.key)) is not None or c.server_default is None
+        }
+        for row in rows
+    ]
 
 
 # ----------------------------------------------------------------------------- reading
 
 
-def read_records(file: BinaryIO, fmt: SourceFormat, *, columns: Collection[str] | None = None,
-                 optional: Collection[str] = ()) -> Generator[Record, None, None]:
+def read_records(
+    file: BinaryIO,
+    fmt: SourceFormat,
+    *,
+    columns: Collection[str] | None = None,
+    optional: Collection[str] = (),
+) -> Generator[Record, None, None]:
     """The records of ``file`` from its current position, one at a time.
 
     ``columns`` (CSV only): the header must name these, in any order, and may name those
@@ -385,7 +438,7 @@ def _decoded_lines(file: BinaryIO) -> Iterator[str]:
     # decoding error names its own line.
     for number, raw in enumerate(file, start=1):
         if number == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM):]
+            raw = raw[len(_BOM) :]
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -393,8 +446,9 @@ def _decoded_lines(file: BinaryIO) -> Iterator[str]:
             raise MalformedFile(number, message) from None
 
 
-def _read_csv(file: BinaryIO, columns: Collection[str] | None,
-              optional: Collection[str]) -> Generator[Record, None, None]:
+def _read_csv(
+    file: BinaryIO, columns: Collection[str] | None, optional: Collection[str]
+) -> Generator[Record, None, None]:
     reader = csv.reader(_decoded_lines(file))
     header = [name.strip() for name in _next_csv_row(reader, 1) or []]
     if not header:
@@ -410,8 +464,9 @@ def _read_csv(file: BinaryIO, columns: Collection[str] | None,
         if len(cells) != len(header):
             yield Record(line, None, f"the row has {len(cells)} cells, the header {len(header)}")
             continue
-        yield Record(line, {name: cell for name, cell in zip(header, cells, strict=True)
-                            if cell.strip()})
+        yield Record(
+            line, {name: cell for name, cell in zip(header, cells, strict=True) if cell.strip()}
+        )
 
 
 def _next_csv_row(reader: Any, line: int) -> list[str] | None:
@@ -424,8 +479,9 @@ def _next_csv_row(reader: Any, line: int) -> list[str] | None:
         raise MalformedFile(line, f"not valid CSV: {exc}") from None
 
 
-def _check_header(header: Sequence[str], columns: Collection[str] | None,
-                  optional: Collection[str]) -> None:
+def _check_header(
+    header: Sequence[str], columns: Collection[str] | None, optional: Collection[str]
+) -> None:
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise MalformedFile(1, f"columns named twice: {', '.join(duplicated)}")
@@ -436,14 +492,15 @@ def _check_header(header: Sequence[str], columns: Collection[str] | None,
     unknown = [name for name in header if name not in known]
     if missing or unknown:
         parts = ([f"missing columns: {', '.join(missing)}"] if missing else []) + (
-            [f"unknown columns: {', '.join(unknown)}"] if unknown else [])
+            [f"unknown columns: {', '.join(unknown)}"] if unknown else []
+        )
         raise MalformedFile(1, "; ".join(parts) + f" (expected: {', '.join(known)})")
 
 
 def _read_ndjson(file: BinaryIO) -> Generator[Record, None, None]:
     for number, raw in enumerate(file, start=1):
         if number == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM):]
+            raw = raw[len(_BOM) :]
         if not raw.strip():
             continue
         try:
@@ -485,8 +542,12 @@ def _take(records: Iterator[Record], size: int) -> tuple[list[Record], Malformed
 
 
 async def record_chunks(
-    file: BinaryIO, fmt: SourceFormat, *, columns: Collection[str] | None = None,
-    optional: Collection[str] = (), size: int = 500,
+    file: BinaryIO,
+    fmt: SourceFormat,
+    *,
+    columns: Collection[str] | None = None,
+    optional: Collection[str] = (),
+    size: int = 500,
 ) -> AsyncIterator[list[Record]]:
     """Lists of up to ``size`` records of the whole of ``file`` (rewound first); ``columns``
     and ``optional`` as :func:`read_records` takes them.
@@ -531,14 +592,18 @@ async def _json_flavour(upload: UploadFile) -> SourceFormat:
 
 
 def _unsupported(what: str) -> Problem:
-    return Problem(415, detail=f"{what}; send CSV (text/csv), JSON (application/json) or "
-                               "NDJSON (application/x-ndjson), as the body or as the multipart "
-                               "field 'file'")
+    return Problem(
+        415,
+        detail=f"{what}; send CSV (text/csv), JSON (application/json) or "
+        "NDJSON (application/x-ndjson), as the body or as the multipart "
+        "field 'file'",
+    )
 
 
 @asynccontextmanager
-async def import_upload(request: Request, *, field: str = "file"
-                        ) -> AsyncIterator[tuple[UploadFile, SourceFormat]]:
+async def import_upload(
+    request: Request, *, field: str = "file"
+) -> AsyncIterator[tuple[UploadFile, SourceFormat]]:
     """The uploaded file (spooled, rewound) and its format; deleted on exit.
 
     A 415 problem when the format cannot be told, 422 when a multipart form lacks ``field``.
@@ -549,8 +614,11 @@ async def import_upload(request: Request, *, field: str = "file"
             upload = form.get(field)
             if not isinstance(upload, UploadFile):
                 missing = {"field": f"body.{field}", "message": "Field required", "type": "missing"}
-                raise Problem(422, detail=f"the multipart form has no file field {field!r}",
-                              extra={"errors": [missing]})
+                raise Problem(
+                    422,
+                    detail=f"the multipart form has no file field {field!r}",
+                    extra={"errors": [missing]},
+                )
             fmt = _format_of(upload.content_type, upload.filename)
             if fmt is None:
                 raise _unsupported(f"the type of {upload.filename or 'the file'} is unknown")

@@ -26,15 +26,23 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def ensure_postgres_running() -> bool:
     """Start the machine's PostgreSQL cluster if it is down; True when it answers."""
+
     def ready() -> bool:
-        return subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"],
-                              check=False).returncode == 0
+        return (
+            subprocess.run(
+                ["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], check=False
+            ).returncode
+            == 0
+        )
+
     if ready():
         return True
     versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
     if versions:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"],
-                       check=False)
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"],
+            check=False,
+        )
     for _ in range(30):
         if ready():
             return True
@@ -65,11 +73,19 @@ def secret_of(data_dir: Path, name: str = "jwt-hs256.key") -> str:
     return (data_dir / "secrets" / name).read_text().strip()
 
 
-def token(data_dir: Path, role: str = "admin", *, services: tuple[str, ...] = (),
-          communes: tuple[str, ...] = (), subject: str = "tester") -> str:
+def token(
+    data_dir: Path,
+    role: str = "admin",
+    *,
+    services: tuple[str, ...] = (),
+    communes: tuple[str, ...] = (),
+    subject: str = "tester",
+) -> str:
     from shared.auth import Role
-    return mint_token(secret_of(data_dir), subject=subject, role=Role(role), services=services,
-                      communes=communes)
+
+    return mint_token(
+        secret_of(data_dir), subject=subject, role=Role(role), services=services, communes=communes
+    )
 
 
 def bearer(tok: str) -> dict[str, str]:
@@ -85,9 +101,14 @@ async def running_app(app: Any) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-async def read_records(bootstrap: str, topic: str, *, count: int, timeout: float = 30.0,
-                       predicate: Callable[[ConsumerRecord[Any, Any]], bool] = lambda r: True
-                       ) -> list[ConsumerRecord[Any, Any]]:
+async def read_records(
+    bootstrap: str,
+    topic: str,
+    *,
+    count: int,
+    timeout: float = 30.0,
+    predicate: Callable[[ConsumerRecord[Any, Any]], bool] = lambda r: True,
+) -> list[ConsumerRecord[Any, Any]]:
     """Raw records of a topic, read from the beginning by a plain aiokafka consumer."""
     # No consumer group: partitions are assigned by hand, so there is no group join to wait for.
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -114,9 +135,16 @@ async def read_records(bootstrap: str, topic: str, *, count: int, timeout: float
     return found
 
 
-async def read_events(bootstrap: str, topic: str, *, count: int, timeout: float = 30.0,
-                      predicate: Callable[[CloudEvent], bool] = lambda e: True) -> list[CloudEvent]:
+async def read_events(
+    bootstrap: str,
+    topic: str,
+    *,
+    count: int,
+    timeout: float = 30.0,
+    predicate: Callable[[CloudEvent], bool] = lambda e: True,
+) -> list[CloudEvent]:
     """Events of a topic (parsed by our envelope code) until ``count`` of them match."""
+
     def matches(record: ConsumerRecord[Any, Any]) -> bool:
         try:
             return predicate(parse_record(record.headers, record.value))

@@ -50,12 +50,29 @@ DISTRICT_HOUSEHOLDS = 30_000
 PROVINCE_HOUSEHOLDS = 500_000
 
 #: Columns of the person-row CSV the households import reads (one row per member).
-CSV_COLUMNS = ("household_ref", "commune_code", "village", "address", "area", "registered_on",
-               "independent_since_year", "full_name", "sex", "date_of_birth", "ethnicity",
-               "citizen_id", "relation_to_head")
+CSV_COLUMNS = (
+    "household_ref",
+    "commune_code",
+    "village",
+    "address",
+    "area",
+    "registered_on",
+    "independent_since_year",
+    "full_name",
+    "sex",
+    "date_of_birth",
+    "ethnicity",
+    "citizen_id",
+    "relation_to_head",
+)
 #: Columns of the survey-inputs CSV (one row per household).
-ASSESSMENT_COLUMNS = ("household_ref", "assessed_on", "standard_code",
-                      "income_per_person_month", "deprived_indicators")
+ASSESSMENT_COLUMNS = (
+    "household_ref",
+    "assessed_on",
+    "standard_code",
+    "income_per_person_month",
+    "deprived_indicators",
+)
 
 
 class GeneratedHousehold(NamedTuple):
@@ -72,11 +89,15 @@ class GeneratedHousehold(NamedTuple):
 
     def body(self) -> dict[str, Any]:
         """The household as ``POST /households`` takes it (``HouseholdIn``, JSON-ready)."""
-        return {"commune_code": self.commune_code, "village": self.village,
-                "address": self.address, "area": self.area,
-                "registered_on": self.registered_on.isoformat(),
-                "independent_since_year": self.independent_since_year,
-                "members": [m.body() for m in self.members]}
+        return {
+            "commune_code": self.commune_code,
+            "village": self.village,
+            "address": self.address,
+            "area": self.area,
+            "registered_on": self.registered_on.isoformat(),
+            "independent_since_year": self.independent_since_year,
+            "members": [m.body() for m in self.members],
+        }
 
     def import_object(self) -> dict[str, Any]:
         """One object of a JSON/NDJSON import file: the body plus ``household_ref``."""
@@ -85,23 +106,47 @@ class GeneratedHousehold(NamedTuple):
     def csv_rows(self) -> Iterator[list[str]]:
         """One row per member in :data:`CSV_COLUMNS` order."""
         since = "" if self.independent_since_year is None else str(self.independent_since_year)
-        shared = [self.household_ref, self.commune_code, self.village, self.address, self.area,
-                  self.registered_on.isoformat(), since]
+        shared = [
+            self.household_ref,
+            self.commune_code,
+            self.village,
+            self.address,
+            self.area,
+            self.registered_on.isoformat(),
+            since,
+        ]
         for m in self.members:
-            yield [*shared, m.full_name, m.sex, m.date_of_birth.isoformat(), m.ethnicity,
-                   m.citizen_id, m.relation_to_head]
+            yield [
+                *shared,
+                m.full_name,
+                m.sex,
+                m.date_of_birth.isoformat(),
+                m.ethnicity,
+                m.citizen_id,
+                m.relation_to_head,
+            ]
 
     def assessment_row(self) -> list[str]:
         """The survey inputs in :data:`ASSESSMENT_COLUMNS` order (indicators ``;``-separated)."""
         s = self.survey
-        return [self.household_ref, s.assessed_on.isoformat(), s.standard_code,
-                str(s.income_per_person_month), ";".join(s.deprived_indicators)]
+        return [
+            self.household_ref,
+            s.assessed_on.isoformat(),
+            s.standard_code,
+            str(s.income_per_person_month),
+            ";".join(s.deprived_indicators),
+        ]
 
     def classification(self) -> Classification:
         """The class the survey inputs give under the standard they were drawn for."""
         s = self.survey
-        return classify(standard_by_code(s.standard_code), self.area, s.income_per_person_month,
-                        s.deprived_indicators, on=s.assessed_on)
+        return classify(
+            standard_by_code(s.standard_code),
+            self.area,
+            s.income_per_person_month,
+            s.deprived_indicators,
+            on=s.assessed_on,
+        )
 
 
 def apportion(total: int, weights: Sequence[float]) -> list[int]:
@@ -121,8 +166,9 @@ def _address(rng: Random, commune: CommuneProfile, village: str) -> str:
     return f"Tổ {between(rng, 1, 12)}, {village}, Xã {commune.name}"
 
 
-def _household(rng: Random, ids: CitizenIdIssuer, commune: CommuneProfile, ref: str,
-               year: int) -> GeneratedHousehold:
+def _household(
+    rng: Random, ids: CitizenIdIssuer, commune: CommuneProfile, ref: str, year: int
+) -> GeneratedHousehold:
     ethnicity: Ethnicity = "Khmer" if rng.random() < commune.khmer_share else "Kinh"
     village = commune.villages[int(rng.random() * len(commune.villages))]
     people = household_members(rng, ids, ethnicity, year)
@@ -132,19 +178,27 @@ def _household(rng: Random, ids: CitizenIdIssuer, commune: CommuneProfile, ref: 
         since = None  # not recorded
     ages = [year - 1 - p.date_of_birth.year for p in people]
     facts = HouseholdFacts(
-        area=commune.area, khmer=ethnicity == "Khmer", members=len(people),
+        area=commune.area,
+        khmer=ethnicity == "Khmer",
+        members=len(people),
         dependants=sum(1 for a in ages if a < 15 or a >= 60),
-        school_age_children=sum(1 for a in ages if 6 <= a <= 14))
+        school_age_children=sum(1 for a in ages if 6 <= a <= 14),
+    )
     return GeneratedHousehold(
-        household_ref=ref, commune_code=commune.code, village=village,
-        address=_address(rng, commune, village), area=commune.area,
+        household_ref=ref,
+        commune_code=commune.code,
+        village=village,
+        address=_address(rng, commune, village),
+        area=commune.area,
         registered_on=date(year, 1, 2) + timedelta(days=between(rng, 0, 88)),
-        independent_since_year=since, ethnicity=ethnicity, members=people,
-        survey=survey(rng, facts, year))
+        independent_since_year=since,
+        ethnicity=ethnicity,
+        members=people,
+        survey=survey(rng, facts, year),
+    )
 
 
-def generate_district(seed: int, households: int, year: int = 2019
-                      ) -> Iterator[GeneratedHousehold]:
+def generate_district(seed: int, households: int, year: int = 2019) -> Iterator[GeneratedHousehold]:
     """`households` households of Tịnh Biên's 14 units, surveyed in the review of `year`.
 
     Streams commune by commune (counts proportional to population); refs are
@@ -169,8 +223,9 @@ def _households(seed: int, households: int, year: int) -> Iterator[GeneratedHous
             yield _household(rng, ids, commune, f"TB-{commune.code}-{number:07d}", year)
 
 
-def generate_province(seed: int, households: int = PROVINCE_HOUSEHOLDS, year: int = 2019
-                      ) -> Iterator[GeneratedHousehold]:
+def generate_province(
+    seed: int, households: int = PROVINCE_HOUSEHOLDS, year: int = 2019
+) -> Iterator[GeneratedHousehold]:
     """A province-sized run for benchmarks: Tịnh Biên's 14 units and mix scaled up to
     `households` (other districts are not modelled), streamed in bounded memory."""
     return generate_district(seed, households, year)
@@ -231,8 +286,10 @@ def write_district(path: Path, households: Iterable[GeneratedHousehold]) -> int:
     `path` and their survey inputs to :func:`assessments_path`; return the households."""
     ndjson = path.suffix.lower() in (".ndjson", ".jsonl")
     count = 0
-    with path.open("w", encoding="utf-8", newline="") as out, \
-            assessments_path(path).open("w", encoding="utf-8", newline="") as survey_out:
+    with (
+        path.open("w", encoding="utf-8", newline="") as out,
+        assessments_path(path).open("w", encoding="utf-8", newline="") as survey_out,
+    ):
         rows = None if ndjson else _csv_writer(out, CSV_COLUMNS)
         surveys = _csv_writer(survey_out, ASSESSMENT_COLUMNS)
         for household in households:
@@ -268,19 +325,29 @@ class _Tally:
 
     def summary(self) -> str:
         share = max(1, self.households)
-        return (f"{self.households:,} households, {self.persons:,} persons; poor "
-                f"{self.poor / share:.1%}, near-poor {self.near_poor / share:.1%} under "
-                f"{', '.join(sorted(self.standards)) or '-'}")
+        return (
+            f"{self.households:,} households, {self.persons:,} persons; poor "
+            f"{self.poor / share:.1%}, near-poor {self.near_poor / share:.1%} under "
+            f"{', '.join(sorted(self.standards)) or '-'}"
+        )
 
 
 @generate_app.callback(invoke_without_command=True)
 def generate(
     seed: Annotated[int, typer.Option(help="The same seed gives the same files.")] = DEFAULT_SEED,
-    households: Annotated[int, typer.Option(min=0, help="How many households.")]
-    = DISTRICT_HOUSEHOLDS,
-    out: Annotated[Path, typer.Option(dir_okay=False, help=(
-        "Households file, .csv or .ndjson/.jsonl; survey inputs go next to it as "
-        "<name>.assessments.csv."))] = Path(".data/district.csv"),
+    households: Annotated[
+        int, typer.Option(min=0, help="How many households.")
+    ] = DISTRICT_HOUSEHOLDS,
+    out: Annotated[
+        Path,
+        typer.Option(
+            dir_okay=False,
+            help=(
+                "Households file, .csv or .ndjson/.jsonl; survey inputs go next to it as "
+                "<name>.assessments.csv."
+            ),
+        ),
+    ] = Path(".data/district.csv"),
     year: Annotated[int, typer.Option(help="Year of the periodic review surveyed.")] = 2019,
 ) -> None:
     """Write a district's households and their survey inputs, ready for the bulk import."""
@@ -290,8 +357,12 @@ def generate(
         raise typer.BadParameter(str(exc), param_hint="--year") from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     tally = _Tally()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(f"generating {out.name}", total=households)
 

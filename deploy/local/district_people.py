@@ -30,9 +30,14 @@ class GeneratedPerson(NamedTuple):
 
     def body(self) -> dict[str, Any]:
         """The member as ``PersonIn`` takes it (JSON-ready)."""
-        return {"full_name": self.full_name, "sex": self.sex,
-                "date_of_birth": self.date_of_birth.isoformat(), "ethnicity": self.ethnicity,
-                "citizen_id": self.citizen_id, "relation_to_head": self.relation_to_head}
+        return {
+            "full_name": self.full_name,
+            "sex": self.sex,
+            "date_of_birth": self.date_of_birth.isoformat(),
+            "ethnicity": self.ethnicity,
+            "citizen_id": self.citizen_id,
+            "relation_to_head": self.relation_to_head,
+        }
 
 
 class CitizenIdIssuer:
@@ -109,15 +114,23 @@ def _composition(rng: Random, ethnicity: Ethnicity) -> list[_Member]:
         gap = between(rng, -2, 8)
         spouse_age = age - gap if head_sex == "male" else age + gap
         spouse_family = family_name(rng, kin)
-        members.append(_Member("spouse", _other(head_sex), min(95, max(18, spouse_age)), kin,
-                               spouse_family))
+        members.append(
+            _Member("spouse", _other(head_sex), min(95, max(18, spouse_age)), kin, spouse_family)
+        )
         if head_sex == "female":
             children_family = spouse_family if kin == ethnicity else family
     for index in range(children):
         sex: Sex = "male" if rng.random() < 0.51 else "female"
         if age >= 58 and index >= 2:
-            members.append(_Member("grandchild", sex, between(rng, 0, min(17, age - 40)),
-                                   ethnicity, children_family))
+            members.append(
+                _Member(
+                    "grandchild",
+                    sex,
+                    between(rng, 0, min(17, age - 40)),
+                    ethnicity,
+                    children_family,
+                )
+            )
         else:
             child_age = age - between(rng, 19, min(42, age))
             members.append(_Member("child", sex, child_age, ethnicity, children_family))
@@ -127,8 +140,9 @@ def _composition(rng: Random, ethnicity: Ethnicity) -> list[_Member]:
         else:  # a lone parent living with a child is more often a widow
             sex = "female" if rng.random() < 0.65 else "male"
         elder_family = family if sex == "male" else family_name(rng, ethnicity)
-        members.append(_Member("parent", sex, min(97, age + between(rng, 20, 35)), ethnicity,
-                               elder_family))
+        members.append(
+            _Member("parent", sex, min(97, age + between(rng, 20, 35)), ethnicity, elder_family)
+        )
     return members
 
 
@@ -139,13 +153,22 @@ def _birth_date(rng: Random, age: int, year: int) -> date:
     return date.fromordinal(date(born, 1, 1).toordinal() + int(rng.random() * days))
 
 
-def household_members(rng: Random, ids: CitizenIdIssuer, ethnicity: Ethnicity, year: int
-                      ) -> tuple[GeneratedPerson, ...]:
+def household_members(
+    rng: Random, ids: CitizenIdIssuer, ethnicity: Ethnicity, year: int
+) -> tuple[GeneratedPerson, ...]:
     """The members of a new household whose head is of `ethnicity`, ages as of `year` (head
     first); birth dates fall before `year`."""
     people = []
     for m in _composition(rng, ethnicity):
         born = _birth_date(rng, m.age, year)
-        people.append(GeneratedPerson(full_name(rng, m.sex, m.family), m.sex, born,
-                                      m.ethnicity, ids.issue(m.sex, born.year), m.relation))
+        people.append(
+            GeneratedPerson(
+                full_name(rng, m.sex, m.family),
+                m.sex,
+                born,
+                m.ethnicity,
+                ids.issue(m.sex, born.year),
+                m.relation,
+            )
+        )
     return tuple(people)

@@ -105,5 +105,6 @@ def survey(rng: Random, facts: HouseholdFacts, year: int) -> SurveyInputs:
     assessed_on = assessment_date(rng, year)
     standard = standard_for(assessed_on)
     income = _income(rng, standard, facts)
-    return SurveyInputs(assessed_on, standard.code, income,
-                        _deprivations(rng, standard, facts, income))
+    return SurveyInputs(
+        assessed_on, standard.code, income, _deprivations(rng, standard, facts, income)
+    )

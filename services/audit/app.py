@@ -78,9 +78,7 @@ DEFINITION = ServiceDefinition(
     routers=[*api.routers, *views_api.routers, *dashboard.routers],
     # Its own topic too: findings it publishes are on the trail like every other event.
     consumers=[
-        ConsumerSpec(
-            name="ledger", topics=list(ALL_TOPICS), handlers=HANDLERS, prefetch=PREFETCH
-        )
+        ConsumerSpec(name="ledger", topics=list(ALL_TOPICS), handlers=HANDLERS, prefetch=PREFETCH)
     ],
     on_startup=[load_ledger_key, start_monitoring],
     background=[sign_tree_heads, evaluate_periodically],

@@ -74,9 +74,15 @@ class FindingBook:
         self.raised += 1
         self.publish(
             FindingRaised(
-                finding_id=row.finding_id, key=row.key, kind=row.kind, subject_id=row.subject_id,
-                commune_code=row.commune_code, summary=row.summary, evidence=row.evidence,
-                raised_on=row.raised_on, sequence=row.sequence,
+                finding_id=row.finding_id,
+                key=row.key,
+                kind=row.kind,
+                subject_id=row.subject_id,
+                commune_code=row.commune_code,
+                summary=row.summary,
+                evidence=row.evidence,
+                raised_on=row.raised_on,
+                sequence=row.sequence,
             ),
             row.subject_id,
         )
@@ -88,9 +94,14 @@ class FindingBook:
         self.cleared += 1
         self.publish(
             FindingCleared(
-                finding_id=row.finding_id, key=row.key, kind=row.kind, subject_id=row.subject_id,
-                commune_code=row.commune_code, cleared_on=self.as_of,
-                reason=row.cleared_reason, sequence=row.sequence,
+                finding_id=row.finding_id,
+                key=row.key,
+                kind=row.kind,
+                subject_id=row.subject_id,
+                commune_code=row.commune_code,
+                cleared_on=self.as_of,
+                reason=row.cleared_reason,
+                sequence=row.sequence,
             ),
             row.subject_id,
         )
@@ -117,9 +128,7 @@ async def judge_all(session: AsyncSession, as_of: date, policy: AuditPolicy) -> 
     return verdicts
 
 
-async def evaluate_in(
-    session: AsyncSession, as_of: date, policy: AuditPolicy
-) -> FindingBook:
+async def evaluate_in(session: AsyncSession, as_of: date, policy: AuditPolicy) -> FindingBook:
     """Evaluate every subject on ``as_of`` inside the caller's transaction (events to the
     outbox); remember ``as_of`` and ``policy`` for the consumer's re-evaluations."""
     await LedgerStore(session)._lock_for_append()  # one writer of findings at a time
@@ -166,10 +175,13 @@ async def evaluate_touched(
         ids = group.subjects(touched)
         if ids and (state is not None or not group.timed):
             verdicts = await group.judge(session, ids, book.as_of, policy)
-            await book.settle({
-                key: breach for key, breach in verdicts.items()
-                if breach is None or breach.kind in RAISED_ON_EVENT
-            })
+            await book.settle(
+                {
+                    key: breach
+                    for key, breach in verdicts.items()
+                    if breach is None or breach.kind in RAISED_ON_EVENT
+                }
+            )
 
 
 _NO_EVALUATION_IN = "ansinh.audit.no_evaluation_in"

@@ -101,7 +101,8 @@ def check_review(
         last = posted[-1]
         posted_on: date | None = last.posted_on
         last_day: date | None = posting_last_day(
-            last.posted_on, last.required_working_days, last.posting_ends_on, policy)
+            last.posted_on, last.required_working_days, last.posting_ends_on, policy
+        )
     elif recognition.posted_on is not None and recognition.posted_on <= on:
         posted_on = recognition.posted_on
         last_day = posting_last_day(posted_on, 0, recognition.posting_ends_on, policy)
@@ -113,8 +114,7 @@ def check_review(
         posted_on=posted_on,
         last_day=last_day,
         posted_long_enough=last_day is not None and on > last_day,
-        evidence=(recognition.event_id, *(m.event_id for m in held),
-                  *(p.event_id for p in posted)),
+        evidence=(recognition.event_id, *(m.event_id for m in held), *(p.event_id for p in posted)),
     )
 
 
@@ -135,23 +135,44 @@ async def judge_reviews(
     for r in recognitions:
         check = check_review(r, meetings[r.review_id], postings[r.review_id], policy)
         where = f"review {r.review_id} ({r.village}, commune {r.commune_code})"
-        verdicts[_key(MEETING, r.review_id)] = None if check.valid_meeting else Breach(
-            MEETING, r.review_id, r.commune_code,
-            f"List of {where} recognised on {r.recognised_on} without a village meeting with "
-            f"quorum and ≥ 50% agreement ({len(meetings[r.review_id])} meeting(s) recorded"
-            + ("" if check.posted_long_enough else
-               f"; {'posted' if check.posted_on else 'never posted'}, not for the full period")
-            + ")",
-            check.evidence)
+        verdicts[_key(MEETING, r.review_id)] = (
+            None
+            if check.valid_meeting
+            else Breach(
+                MEETING,
+                r.review_id,
+                r.commune_code,
+                f"List of {where} recognised on {r.recognised_on} without a village meeting with "
+                f"quorum and ≥ 50% agreement ({len(meetings[r.review_id])} meeting(s) recorded"
+                + (
+                    ""
+                    if check.posted_long_enough
+                    else f"; {'posted' if check.posted_on else 'never posted'}"
+                    ", not for the full period"
+                )
+                + ")",
+                check.evidence,
+            )
+        )
         # A list no valid meeting approved could not be posted: one breach, named by the
         # meeting (its summary says the posting is missing too).
         posting_breach = check.valid_meeting and not check.posted_long_enough
-        verdicts[_key(POSTING, r.review_id)] = None if not posting_breach else Breach(
-            POSTING, r.review_id, r.commune_code,
-            f"List of {where} recognised on {r.recognised_on} "
-            + (f"before its public posting (from {check.posted_on}) ended on {check.last_day}"
-               if check.posted_on else "without a public posting"),
-            check.evidence)
+        verdicts[_key(POSTING, r.review_id)] = (
+            None
+            if not posting_breach
+            else Breach(
+                POSTING,
+                r.review_id,
+                r.commune_code,
+                f"List of {where} recognised on {r.recognised_on} "
+                + (
+                    f"before its public posting (from {check.posted_on}) ended on {check.last_day}"
+                    if check.posted_on
+                    else "without a public posting"
+                ),
+                check.evidence,
+            )
+        )
     return verdicts
 
 
@@ -170,13 +191,20 @@ async def judge_households(
         if held is None or (a.assessed_on, a.leaf_index) > (held.assessed_on, held.leaf_index):
             latest[a.household_id] = a
     for household_id, a in latest.items():
-        verdicts[_key(MISCLASSIFIED, household_id)] = None if not a.misclassified else Breach(
-            MISCLASSIFIED, household_id, a.commune_code,
-            f"Assessment {a.assessment_id} of {a.assessed_on} recorded '{a.recorded_class}' "
-            f"but the standard in force gives '{a.expected_class}' (income "
-            f"{a.income_per_person_month:,} VND/person/month, {a.area}, "
-            f"{len(a.deprived_indicators)} deprivation(s) listed)",
-            (a.event_id,))
+        verdicts[_key(MISCLASSIFIED, household_id)] = (
+            None
+            if not a.misclassified
+            else Breach(
+                MISCLASSIFIED,
+                household_id,
+                a.commune_code,
+                f"Assessment {a.assessment_id} of {a.assessed_on} recorded '{a.recorded_class}' "
+                f"but the standard in force gives '{a.expected_class}' (income "
+                f"{a.income_per_person_month:,} VND/person/month, {a.area}, "
+                f"{len(a.deprived_indicators)} deprivation(s) listed)",
+                (a.event_id,),
+            )
+        )
     return verdicts
 
 
@@ -225,30 +253,39 @@ def judge_holder(person_id: str, h: Holder, on: date, policy: AuditPolicy) -> Ve
     verdicts: Verdicts = {_key(DUPLICATES, person_id): None, _key(MISSING, person_id): None}
     if len(active) > 1:
         verdicts[_key(DUPLICATES, person_id)] = Breach(
-            DUPLICATES, person_id, commune,
+            DUPLICATES,
+            person_id,
+            commune,
             f"{len(active)} active cards on {on}: " + ", ".join(c.card_id for c in active),
-            tuple(i for c in active for i in c.event_ids))
+            tuple(i for c in active for i in c.event_ids),
+        )
     if excluded_on(covers, spans, on, policy):
         since = waiting_since(covers, spans, on)
         assert since is not None
         current = [e for e in h.entitlements if cover(e).covers(on)]
         verdicts[_key(MISSING, person_id)] = Breach(
-            MISSING, person_id, commune,
+            MISSING,
+            person_id,
+            commune,
             f"Entitled ({', '.join(sorted({e.group for e in current}))}) and waiting since "
             f"{since}, no active card on {on}: {(on - since).days} days, standard "
             f"{policy.card_service_standard_days}",
             tuple(i for e in current for i in e.event_ids)
-            + tuple(i for c in h.cards for i in c.event_ids))
+            + tuple(i for c in h.cards for i in c.event_ids),
+        )
     for card in h.cards:
         verdicts[_key(LATE, card.card_id)] = late_card(person_id, card, h, on, policy)
         key = _key(EXCESS, card.card_id)
         verdicts[key] = None
         if excess_on(covers, card_span(card), on, policy):
             verdicts[key] = Breach(
-                EXCESS, card.card_id, card.commune_code,
+                EXCESS,
+                card.card_id,
+                card.commune_code,
                 f"Card {card.card_id} of person {person_id} active on {on} without a current "
                 f"entitlement (tolerance {policy.excess_tolerance_days} day(s))",
-                tuple(card.event_ids) + tuple(i for e in h.entitlements for i in e.event_ids))
+                tuple(card.event_ids) + tuple(i for e in h.entitlements for i in e.event_ids),
+            )
     return verdicts
 
 
@@ -263,10 +300,13 @@ def late_card(
     if days is None or days <= policy.card_service_standard_days:
         return None
     return Breach(
-        LATE, card.card_id, card.commune_code,
+        LATE,
+        card.card_id,
+        card.commune_code,
         f"Card {card.card_id} of person {person_id} issued on {card.issued_on}, {days} days "
         f"after the person became entitled (standard {policy.card_service_standard_days})",
-        tuple(card.event_ids[:1]) + tuple(i for e in h.entitlements for i in e.event_ids))
+        tuple(card.event_ids[:1]) + tuple(i for e in h.entitlements for i in e.event_ids),
+    )
 
 
 async def judge_persons(
@@ -297,11 +337,18 @@ async def judge_complaints(
     for c in await _rows(session, ViewComplaint, ViewComplaint.complaint_id, ids):
         due = complaint_due(c.filed_on, policy)
         late = c.filed_on <= as_of and open_on(c.resolved_on, as_of) and as_of > due
-        verdicts[_key(COMPLAINT_OVERDUE, c.complaint_id)] = None if not late else Breach(
-            COMPLAINT_OVERDUE, c.complaint_id, c.commune_code,
-            f"Complaint of household {c.household_id} filed on {c.filed_on}, due {due}, "
-            f"unresolved on {as_of}",
-            tuple(i for i in (c.filed_event_id,) if i))
+        verdicts[_key(COMPLAINT_OVERDUE, c.complaint_id)] = (
+            None
+            if not late
+            else Breach(
+                COMPLAINT_OVERDUE,
+                c.complaint_id,
+                c.commune_code,
+                f"Complaint of household {c.household_id} filed on {c.filed_on}, due {due}, "
+                f"unresolved on {as_of}",
+                tuple(i for i in (c.filed_event_id,) if i),
+            )
+        )
     return verdicts
 
 
@@ -312,11 +359,18 @@ async def judge_applications(
     for a in await _rows(session, ViewApplication, ViewApplication.application_id, ids):
         due = application_due(a.kind or "", a.received_on, policy)
         late = a.received_on <= as_of and open_on(a.decided_on, as_of) and as_of > due
-        verdicts[_key(APPLICATION_OVERDUE, a.application_id)] = None if not late else Breach(
-            APPLICATION_OVERDUE, a.application_id, a.commune_code,
-            f"Application ({a.kind or 'unknown kind'}) of household {a.household_id} received "
-            f"on {a.received_on}, decision due {due}, undecided on {as_of}",
-            tuple(a.event_ids))
+        verdicts[_key(APPLICATION_OVERDUE, a.application_id)] = (
+            None
+            if not late
+            else Breach(
+                APPLICATION_OVERDUE,
+                a.application_id,
+                a.commune_code,
+                f"Application ({a.kind or 'unknown kind'}) of household {a.household_id} received "
+                f"on {a.received_on}, decision due {due}, undecided on {as_of}",
+                tuple(a.event_ids),
+            )
+        )
     return verdicts
 
 
@@ -327,22 +381,37 @@ def housing_breaches(h: ViewHousing, as_of: date, policy: AuditPolicy) -> Verdic
     }
     decided = min((d for d in (h.approved_on, h.refused_on) if d is not None), default=None)
     days = policy.housing_decision_days
-    if days is not None and h.applied_on <= as_of and open_on(decided, as_of) and (
-        as_of - h.applied_on
-    ).days > days:
+    if (
+        days is not None
+        and h.applied_on <= as_of
+        and open_on(decided, as_of)
+        and (as_of - h.applied_on).days > days
+    ):
         verdicts[_key(HOUSING_DECISION, h.application_id)] = Breach(
-            HOUSING_DECISION, h.application_id, h.commune_code,
+            HOUSING_DECISION,
+            h.application_id,
+            h.commune_code,
             f"Housing application of household {h.household_id} applied on {h.applied_on}, "
-            f"undecided on {as_of} (standard {days} days)", tuple(h.event_ids))
+            f"undecided on {as_of} (standard {days} days)",
+            tuple(h.event_ids),
+        )
     days = policy.housing_disbursement_days
     approved = h.approved_on
-    if days is not None and approved is not None and approved <= as_of and open_on(
-        h.disbursed_on, as_of
-    ) and (as_of - approved).days > days:
+    if (
+        days is not None
+        and approved is not None
+        and approved <= as_of
+        and open_on(h.disbursed_on, as_of)
+        and (as_of - approved).days > days
+    ):
         verdicts[_key(HOUSING_DISBURSEMENT, h.application_id)] = Breach(
-            HOUSING_DISBURSEMENT, h.application_id, h.commune_code,
+            HOUSING_DISBURSEMENT,
+            h.application_id,
+            h.commune_code,
             f"Housing loan of household {h.household_id} approved on {approved}, not disbursed "
-            f"on {as_of} (standard {days} days)", tuple(h.event_ids))
+            f"on {as_of} (standard {days} days)",
+            tuple(h.event_ids),
+        )
     return verdicts
 
 

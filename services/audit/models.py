@@ -357,7 +357,21 @@ class ViewEvaluation(Base):
 
 #: Tables POST /views/rebuild empties and refills from the ledger, in this order.
 VIEW_TABLES = (
-    ViewHousehold, ViewClassChange, ViewPerson, ViewAssessment, ViewReviewMeeting,
-    ViewReviewPosting, ViewRecognition, ViewComplaint, ViewEscape, ViewApplication, ViewHousing,
-    ViewEntitlement, ViewCard, ViewEnrolment, ViewPlacement, ViewTarget, ViewFinding,
+    ViewHousehold,
+    ViewClassChange,
+    ViewPerson,
+    ViewAssessment,
+    ViewReviewMeeting,
+    ViewReviewPosting,
+    ViewRecognition,
+    ViewComplaint,
+    ViewEscape,
+    ViewApplication,
+    ViewHousing,
+    ViewEntitlement,
+    ViewCard,
+    ViewEnrolment,
+    ViewPlacement,
+    ViewTarget,
+    ViewFinding,
 )

@@ -44,8 +44,12 @@ async def evaluate_periodically(runtime: ServiceRuntime) -> None:
         try:
             book = await evaluate(runtime.sessions, as_of=policy.today(), policy=policy)
             if book.raised or book.cleared:
-                log.info("findings.evaluated", as_of=str(book.as_of), raised=book.raised,
-                         cleared=book.cleared)
+                log.info(
+                    "findings.evaluated",
+                    as_of=str(book.as_of),
+                    raised=book.raised,
+                    cleared=book.cleared,
+                )
         except Exception as exc:  # database busy or down: try again next round
             log.warning("findings.evaluation_failed", error=repr(exc))
         await asyncio.sleep(interval)

@@ -59,8 +59,14 @@ class Touched:
 
     def __bool__(self) -> bool:
         return any(
-            (self.reviews, self.households, self.persons, self.complaints, self.applications,
-             self.housing)
+            (
+                self.reviews,
+                self.households,
+                self.persons,
+                self.complaints,
+                self.applications,
+                self.housing,
+            )
         )
 
 
@@ -97,9 +103,14 @@ async def _household_registered(e: _Entry, d: ev.HouseholdRegistered) -> None:
     row.registered_on, row.event_id = d.registered_on, e.event_id
     e.session.add(
         ViewClassChange(
-            leaf_index=e.entry.leaf_index, household_id=d.household_id,
-            commune_code=d.commune_code, effective_date=d.registered_on, from_class=None,
-            to_class=d.poverty_class, basis="initial_registration", event_id=e.event_id,
+            leaf_index=e.entry.leaf_index,
+            household_id=d.household_id,
+            commune_code=d.commune_code,
+            effective_date=d.registered_on,
+            from_class=None,
+            to_class=d.poverty_class,
+            basis="initial_registration",
+            event_id=e.event_id,
         )
     )
 
@@ -112,11 +123,15 @@ async def _person_added(e: _Entry, d: ev.PersonAdded) -> None:
 
 
 async def _assessed(e: _Entry, d: ev.HouseholdAssessed) -> None:
-    expected = expected_class(d.area, d.income_per_person_month, d.deprived_indicators,
-                              d.assessed_on)
+    expected = expected_class(
+        d.area, d.income_per_person_month, d.deprived_indicators, d.assessed_on
+    )
     row = await _row(e.session, ViewAssessment, d.assessment_id, assessment_id=d.assessment_id)
     row.leaf_index, row.household_id, row.commune_code = (
-        e.entry.leaf_index, d.household_id, d.commune_code)
+        e.entry.leaf_index,
+        d.household_id,
+        d.commune_code,
+    )
     row.assessed_on, row.standard_code, row.area = d.assessed_on, d.standard_code, d.area
     row.income_per_person_month = d.income_per_person_month
     row.deprived_indicators = sorted(set(d.deprived_indicators))
@@ -128,9 +143,14 @@ async def _assessed(e: _Entry, d: ev.HouseholdAssessed) -> None:
 async def _reclassified(e: _Entry, d: ev.HouseholdReclassified) -> None:
     e.session.add(
         ViewClassChange(
-            leaf_index=e.entry.leaf_index, household_id=d.household_id,
-            commune_code=d.commune_code, effective_date=d.effective_date,
-            from_class=d.from_class, to_class=d.to_class, basis=d.basis, event_id=e.event_id,
+            leaf_index=e.entry.leaf_index,
+            household_id=d.household_id,
+            commune_code=d.commune_code,
+            effective_date=d.effective_date,
+            from_class=d.from_class,
+            to_class=d.to_class,
+            basis=d.basis,
+            event_id=e.event_id,
         )
     )
 
@@ -146,9 +166,13 @@ async def _meeting(e: _Entry, d: ev.ReviewMeetingHeld) -> None:
 async def _posted(e: _Entry, d: ev.ReviewListPosted) -> None:
     e.session.add(
         ViewReviewPosting(
-            leaf_index=e.entry.leaf_index, review_id=d.review_id, commune_code=d.commune_code,
-            posted_on=d.posted_on, posting_ends_on=d.posting_ends_on,
-            required_working_days=d.required_working_days, event_id=e.event_id,
+            leaf_index=e.entry.leaf_index,
+            review_id=d.review_id,
+            commune_code=d.commune_code,
+            posted_on=d.posted_on,
+            posting_ends_on=d.posting_ends_on,
+            required_working_days=d.required_working_days,
+            event_id=e.event_id,
         )
     )
     e.touched.reviews.add(d.review_id)
@@ -181,19 +205,22 @@ async def _complaint_resolved(e: _Entry, d: ev.ComplaintResolved) -> None:
 async def _escape(e: _Entry, d: ev.EscapeRegistered) -> None:
     e.session.add(
         ViewEscape(
-            leaf_index=e.entry.leaf_index, household_id=d.household_id,
-            commune_code=d.commune_code, registered_on=d.registered_on, event_id=e.event_id,
+            leaf_index=e.entry.leaf_index,
+            household_id=d.household_id,
+            commune_code=d.commune_code,
+            registered_on=d.registered_on,
+            event_id=e.event_id,
         )
     )
 
 
-async def _application(
-    e: _Entry, d: ev.ApplicationReceived | ev.ApplicationDecided
-) -> None:
-    row = await _row(e.session, ViewApplication, d.application_id,
-                     application_id=d.application_id)
+async def _application(e: _Entry, d: ev.ApplicationReceived | ev.ApplicationDecided) -> None:
+    row = await _row(e.session, ViewApplication, d.application_id, application_id=d.application_id)
     row.household_id, row.commune_code, row.received_on = (
-        d.household_id, d.commune_code, d.received_on)
+        d.household_id,
+        d.commune_code,
+        d.received_on,
+    )
     if isinstance(d, ev.ApplicationReceived):
         row.kind = d.kind
     else:
@@ -206,8 +233,7 @@ async def _application(
 
 
 async def _granted(e: _Entry, d: ev.EntitlementGranted) -> None:
-    row = await _row(e.session, ViewEntitlement, d.entitlement_id,
-                     entitlement_id=d.entitlement_id)
+    row = await _row(e.session, ViewEntitlement, d.entitlement_id, entitlement_id=d.entitlement_id)
     row.person_id, row.household_id, row.commune_code = d.person_id, d.household_id, d.commune_code
     row.group, row.starts_on = d.group, d.starts_on
     if row.ends_on is None:  # an end already recorded is not undone by a late grant
@@ -217,17 +243,20 @@ async def _granted(e: _Entry, d: ev.EntitlementGranted) -> None:
 
 
 async def _ended(e: _Entry, d: ev.EntitlementEnded) -> None:
-    row = await _row(e.session, ViewEntitlement, d.entitlement_id,
-                     entitlement_id=d.entitlement_id, starts_on=d.ends_on)
+    row = await _row(
+        e.session,
+        ViewEntitlement,
+        d.entitlement_id,
+        entitlement_id=d.entitlement_id,
+        starts_on=d.ends_on,
+    )
     row.person_id, row.household_id, row.commune_code = d.person_id, d.household_id, d.commune_code
     row.group, row.ends_on = d.group, d.ends_on
     row.event_ids = _with(row.event_ids, e.event_id)
     e.touched.persons.add(d.person_id)
 
 
-async def _card(
-    e: _Entry, card_id: str, person_id: str, commune: str, **values: Any
-) -> ViewCard:
+async def _card(e: _Entry, card_id: str, person_id: str, commune: str, **values: Any) -> ViewCard:
     row = await _row(e.session, ViewCard, card_id, card_id=card_id, renewal=False)
     row.person_id, row.commune_code = person_id, commune
     for name, value in values.items():
@@ -238,15 +267,30 @@ async def _card(
 
 
 async def _card_issued(e: _Entry, d: ev.CardIssued) -> None:
-    await _card(e, d.card_id, d.person_id, d.commune_code, source=d.source,
-                issued_on=d.issued_on, valid_to=d.valid_to)
+    await _card(
+        e,
+        d.card_id,
+        d.person_id,
+        d.commune_code,
+        source=d.source,
+        issued_on=d.issued_on,
+        valid_to=d.valid_to,
+    )
 
 
 async def _card_renewed(e: _Entry, d: ev.CardRenewed) -> None:
     # The old card stops being active when the renewal is recorded (the event says so).
     await _close_card(e, d.renewed_card_id, d.person_id, d.commune_code, d.renewed_on, "renewed")
-    await _card(e, d.card_id, d.person_id, d.commune_code, source="renewal",
-                issued_on=d.renewed_on, valid_to=d.valid_to, renewal=True)
+    await _card(
+        e,
+        d.card_id,
+        d.person_id,
+        d.commune_code,
+        source="renewal",
+        issued_on=d.renewed_on,
+        valid_to=d.valid_to,
+        renewal=True,
+    )
 
 
 async def _close_card(
@@ -297,8 +341,14 @@ async def _housing(
 
 
 async def _target(e: _Entry, d: ev.TargetSet) -> None:
-    row = await _row(e.session, ViewTarget, (d.year, d.unit_level, d.unit_code),
-                     year=d.year, unit_level=d.unit_level, unit_code=d.unit_code)
+    row = await _row(
+        e.session,
+        ViewTarget,
+        (d.year, d.unit_level, d.unit_code),
+        year=d.year,
+        unit_level=d.unit_level,
+        unit_code=d.unit_code,
+    )
     row.placements, row.trainees, row.rural_trainees = d.placements, d.trainees, d.rural_trainees
     row.event_id = e.event_id
 
@@ -307,8 +357,14 @@ async def _enrolment(
     e: _Entry, d: ev.TrainingEnrolled | ev.TrainingCompleted | ev.TrainingDropped
 ) -> None:
     commune = d.worker_commune_code if isinstance(d, ev.TrainingEnrolled) else d.commune_code
-    row = await _row(e.session, ViewEnrolment, d.enrolment_id, enrolment_id=d.enrolment_id,
-                     rural_worker=False, commune_code=commune)
+    row = await _row(
+        e.session,
+        ViewEnrolment,
+        d.enrolment_id,
+        enrolment_id=d.enrolment_id,
+        rural_worker=False,
+        commune_code=commune,
+    )
     row.worker_id = d.worker_id
     if isinstance(d, ev.TrainingEnrolled):
         row.person_id, row.commune_code = d.person_id, commune
@@ -333,7 +389,11 @@ async def _finding_raised(e: _Entry, d: ev.FindingRaisedIn) -> None:
     if row.sequence >= d.sequence:  # the evaluator wrote it already (or a newer state)
         return
     row.finding_id, row.kind, row.subject_id, row.commune_code = (
-        d.finding_id, d.kind, d.subject_id, d.commune_code)
+        d.finding_id,
+        d.kind,
+        d.subject_id,
+        d.commune_code,
+    )
     row.status, row.summary, row.evidence = "open", d.summary, list(d.evidence)
     row.raised_on, row.cleared_on, row.cleared_reason = d.raised_on, None, None
     row.sequence = d.sequence
@@ -409,8 +469,9 @@ async def apply_entry(session: AsyncSession, entry: LedgerEntry) -> Touched:
     try:
         data = model.model_validate(entry.event()["data"])
     except ValidationError as exc:
-        log.warning("views.event_unreadable", event_id=entry.event_id, type=entry.ce_type,
-                    error=str(exc))
+        log.warning(
+            "views.event_unreadable", event_id=entry.event_id, type=entry.ce_type, error=str(exc)
+        )
         return touched
     await _APPLY[model](_Entry(session, entry, touched), data)
     return touched

@@ -30,9 +30,14 @@ _FINDING_COLUMNS = tuple(c.name for c in ViewFinding.__table__.columns)
 
 def _entry(row: LedgerLeaf) -> LedgerEntry:
     return LedgerEntry(
-        leaf_index=row.leaf_index, event_id=row.event_id, ce_type=row.ce_type,
-        ce_subject=row.ce_subject, occurred_at=row.occurred_at, commune_code=row.commune_code,
-        leaf_hash=row.leaf_hash, event_bytes=row.event_bytes,
+        leaf_index=row.leaf_index,
+        event_id=row.event_id,
+        ce_type=row.ce_type,
+        ce_subject=row.ce_subject,
+        occurred_at=row.occurred_at,
+        commune_code=row.commune_code,
+        leaf_hash=row.leaf_hash,
+        event_bytes=row.event_bytes,
     )
 
 
@@ -40,9 +45,16 @@ async def replay_ledger(session: AsyncSession) -> int:
     """Fold every ledger entry, in order, into the (empty) read models; how many there were."""
     replayed, last = 0, -1
     while True:
-        rows = list((await session.execute(
-            select(LedgerLeaf).where(LedgerLeaf.leaf_index > last)
-            .order_by(LedgerLeaf.leaf_index).limit(_CHUNK))).scalars())
+        rows = list(
+            (
+                await session.execute(
+                    select(LedgerLeaf)
+                    .where(LedgerLeaf.leaf_index > last)
+                    .order_by(LedgerLeaf.leaf_index)
+                    .limit(_CHUNK)
+                )
+            ).scalars()
+        )
         for row in rows:
             await apply_entry(session, _entry(row))
         replayed += len(rows)
@@ -82,9 +94,15 @@ async def rebuild_in(session: AsyncSession, *, as_of: date, policy: AuditPolicy)
     counts = {}
     for model in VIEW_TABLES:
         counts[model.__tablename__] = int(
-            (await session.execute(select(func.count()).select_from(model))).scalar_one())
-    return RebuildReport(events_replayed=replayed, rows=counts, findings_raised=book.raised,
-                         findings_cleared=book.cleared, as_of=as_of)
+            (await session.execute(select(func.count()).select_from(model))).scalar_one()
+        )
+    return RebuildReport(
+        events_replayed=replayed,
+        rows=counts,
+        findings_raised=book.raised,
+        findings_cleared=book.cleared,
+        as_of=as_of,
+    )
 
 
 async def rebuild(

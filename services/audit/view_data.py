@@ -36,9 +36,7 @@ def scope_of(commune_code: str | None, communes: Scope) -> Scope:
     return frozenset({commune_code}) if readable else frozenset()
 
 
-async def load(
-    session: AsyncSession, model: Any, scope: Scope, *conditions: Any
-) -> list[Any]:
+async def load(session: AsyncSession, model: Any, scope: Scope, *conditions: Any) -> list[Any]:
     """Rows of ``model`` in the communes of ``scope`` that meet ``conditions``."""
     query = select(model).where(*conditions)
     if scope is not None:
@@ -127,9 +125,7 @@ class ClassBook:
 
     def rates(self, commune_code: str | None, on: date) -> tuple[Ratio, Ratio]:
         """(poor rate, near-poor rate) in percent of the households registered on ``on``."""
-        households = [
-            h for h in self.registered_on(on) if commune_code in (None, h.commune_code)
-        ]
+        households = [h for h in self.registered_on(on) if commune_code in (None, h.commune_code)]
         classes = [self.class_on(h.household_id, on) for h in households]
         n = len(households)
         return ratio(classes.count("poor"), n, 100), ratio(classes.count("near_poor"), n, 100)

@@ -35,10 +35,17 @@ from services.audit.view_models import (
 
 def finding_out(row: ViewFinding) -> Finding:
     return Finding(
-        finding_id=row.finding_id, key=row.key, kind=row.kind, subject_id=row.subject_id,
-        commune_code=row.commune_code, status=row.status,
-        summary=row.summary, evidence=list(row.evidence), raised_on=row.raised_on,
-        cleared_on=row.cleared_on, cleared_reason=row.cleared_reason,
+        finding_id=row.finding_id,
+        key=row.key,
+        kind=row.kind,
+        subject_id=row.subject_id,
+        commune_code=row.commune_code,
+        status=row.status,
+        summary=row.summary,
+        evidence=list(row.evidence),
+        raised_on=row.raised_on,
+        cleared_on=row.cleared_on,
+        cleared_reason=row.cleared_reason,
     )
 
 
@@ -50,33 +57,48 @@ def _latest_class(changes: list[ViewClassChange]) -> str | None:
 async def build_household_page(
     session: AsyncSession, commune_code: str, after: str | None, limit: int
 ) -> HouseholdPage:
-    query = (select(ViewHousehold).where(ViewHousehold.commune_code == commune_code)
-             .order_by(ViewHousehold.household_id).limit(limit + 1))
+    query = (
+        select(ViewHousehold)
+        .where(ViewHousehold.commune_code == commune_code)
+        .order_by(ViewHousehold.household_id)
+        .limit(limit + 1)
+    )
     if after is not None:
         query = query.where(ViewHousehold.household_id > after)
     rows = list((await session.execute(query)).scalars())
     more, rows = len(rows) > limit, rows[:limit]
     ids = [h.household_id for h in rows]
-    changes = list((await session.execute(
-        select(ViewClassChange).where(ViewClassChange.household_id.in_(ids)))).scalars())
-    members = Counter((await session.execute(
-        select(ViewPerson.household_id).where(ViewPerson.household_id.in_(ids)))).scalars())
+    changes = list(
+        (
+            await session.execute(
+                select(ViewClassChange).where(ViewClassChange.household_id.in_(ids))
+            )
+        ).scalars()
+    )
+    members = Counter(
+        (
+            await session.execute(
+                select(ViewPerson.household_id).where(ViewPerson.household_id.in_(ids))
+            )
+        ).scalars()
+    )
     latest: dict[str, ViewAssessment] = {}
-    for a in (await session.execute(
-            select(ViewAssessment).where(ViewAssessment.household_id.in_(ids)))).scalars():
+    for a in (
+        await session.execute(select(ViewAssessment).where(ViewAssessment.household_id.in_(ids)))
+    ).scalars():
         held = latest.get(a.household_id)
         if held is None or (a.assessed_on, a.leaf_index) > (held.assessed_on, held.leaf_index):
             latest[a.household_id] = a
     open_findings = await _open_findings_about(session, ids)
     items = [
         HouseholdRow(
-            household_id=h.household_id, commune_code=h.commune_code, village=h.village,
+            household_id=h.household_id,
+            commune_code=h.commune_code,
+            village=h.village,
             area=h.area,
-            current_class=_latest_class(
-                [c for c in changes if c.household_id == h.household_id]),
+            current_class=_latest_class([c for c in changes if c.household_id == h.household_id]),
             members=members.get(h.household_id, 0),
-            misclassified=bool(latest.get(h.household_id)
-                               and latest[h.household_id].misclassified),
+            misclassified=bool(latest.get(h.household_id) and latest[h.household_id].misclassified),
             open_findings=len(open_findings.get(h.household_id, [])),
         )
         for h in rows
@@ -88,9 +110,17 @@ async def _open_findings_about(
     session: AsyncSession, household_ids: list[str]
 ) -> dict[str, list[ViewFinding]]:
     """Open findings whose subject is the household, one of its persons or their cards."""
-    persons = dict((await session.execute(
-        select(ViewPerson.person_id, ViewPerson.household_id)
-        .where(ViewPerson.household_id.in_(household_ids)))).tuples().all())
+    persons = dict(
+        (
+            await session.execute(
+                select(ViewPerson.person_id, ViewPerson.household_id).where(
+                    ViewPerson.household_id.in_(household_ids)
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
     found: dict[str, list[ViewFinding]] = {}
     for f in await _findings_of(session, set(household_ids) | set(persons), "open"):
         owner = f.subject_id if f.subject_id in household_ids else persons.get(f.subject_id)
@@ -110,37 +140,76 @@ async def _findings_of(
 
 def _member(person: ViewPerson, holder: Holder | None, as_of: date) -> MemberRow:
     return MemberRow(
-        person_id=person.person_id, sex=person.sex, ethnicity=person.ethnicity,
-        ethnic_minority=person.ethnic_minority, birth_year=person.date_of_birth.year,
+        person_id=person.person_id,
+        sex=person.sex,
+        ethnicity=person.ethnicity,
+        ethnic_minority=person.ethnic_minority,
+        birth_year=person.date_of_birth.year,
         entitled=holder is not None and entitled_on(holder, as_of),
         active_cards=sorted(c.card_id for c in active_cards(holder, as_of)) if holder else [],
     )
 
 
-async def _cases(
-    session: AsyncSession, household_id: str, policy: AuditPolicy
-) -> list[CaseRow]:
+async def _cases(session: AsyncSession, household_id: str, policy: AuditPolicy) -> list[CaseRow]:
     cases: list[CaseRow] = []
-    for c in (await session.execute(select(ViewComplaint).where(
-            ViewComplaint.household_id == household_id))).scalars():
+    for c in (
+        await session.execute(
+            select(ViewComplaint).where(ViewComplaint.household_id == household_id)
+        )
+    ).scalars():
         due = complaint_due(c.filed_on, policy)
-        cases.append(CaseRow(kind="complaint", case_id=c.complaint_id, started_on=c.filed_on,
-                             due_on=due, finished_on=c.resolved_on, outcome=c.outcome,
-                             on_time=None if c.resolved_on is None else c.resolved_on <= due))
-    for a in (await session.execute(select(ViewApplication).where(
-            ViewApplication.household_id == household_id))).scalars():
+        cases.append(
+            CaseRow(
+                kind="complaint",
+                case_id=c.complaint_id,
+                started_on=c.filed_on,
+                due_on=due,
+                finished_on=c.resolved_on,
+                outcome=c.outcome,
+                on_time=None if c.resolved_on is None else c.resolved_on <= due,
+            )
+        )
+    for a in (
+        await session.execute(
+            select(ViewApplication).where(ViewApplication.household_id == household_id)
+        )
+    ).scalars():
         due = application_due(a.kind or "", a.received_on, policy)
-        cases.append(CaseRow(kind="application", case_id=a.application_id,
-                             started_on=a.received_on, due_on=due, finished_on=a.decided_on,
-                             outcome=a.outcome,
-                             on_time=None if a.decided_on is None else a.decided_on <= due))
-    for h in (await session.execute(select(ViewHousing).where(
-            ViewHousing.household_id == household_id))).scalars():
+        cases.append(
+            CaseRow(
+                kind="application",
+                case_id=a.application_id,
+                started_on=a.received_on,
+                due_on=due,
+                finished_on=a.decided_on,
+                outcome=a.outcome,
+                on_time=None if a.decided_on is None else a.decided_on <= due,
+            )
+        )
+    for h in (
+        await session.execute(select(ViewHousing).where(ViewHousing.household_id == household_id))
+    ).scalars():
         finished = h.disbursed_on or h.refused_on
-        outcome = ("disbursed" if h.disbursed_on else "refused" if h.refused_on
-                   else "approved" if h.approved_on else None)
-        cases.append(CaseRow(kind="housing", case_id=h.application_id, started_on=h.applied_on,
-                             due_on=None, finished_on=finished, outcome=outcome, on_time=None))
+        outcome = (
+            "disbursed"
+            if h.disbursed_on
+            else "refused"
+            if h.refused_on
+            else "approved"
+            if h.approved_on
+            else None
+        )
+        cases.append(
+            CaseRow(
+                kind="housing",
+                case_id=h.application_id,
+                started_on=h.applied_on,
+                due_on=None,
+                finished_on=finished,
+                outcome=outcome,
+                on_time=None,
+            )
+        )
     return sorted(cases, key=lambda c: (c.started_on, c.kind, c.case_id))
 
 
@@ -150,37 +219,68 @@ async def build_household_summary(
     household = await session.get(ViewHousehold, household_id)
     if household is None:
         return None
-    changes = sorted((await session.execute(select(ViewClassChange).where(
-        ViewClassChange.household_id == household_id))).scalars(),
-        key=lambda c: (c.effective_date, c.leaf_index))
-    persons = list((await session.execute(select(ViewPerson).where(
-        ViewPerson.household_id == household_id).order_by(ViewPerson.person_id))).scalars())
+    changes = sorted(
+        (
+            await session.execute(
+                select(ViewClassChange).where(ViewClassChange.household_id == household_id)
+            )
+        ).scalars(),
+        key=lambda c: (c.effective_date, c.leaf_index),
+    )
+    persons = list(
+        (
+            await session.execute(
+                select(ViewPerson)
+                .where(ViewPerson.household_id == household_id)
+                .order_by(ViewPerson.person_id)
+            )
+        ).scalars()
+    )
     cover = await holders(session, {p.person_id for p in persons})
-    assessments = sorted((await session.execute(select(ViewAssessment).where(
-        ViewAssessment.household_id == household_id))).scalars(),
-        key=lambda a: (a.assessed_on, a.leaf_index))
+    assessments = sorted(
+        (
+            await session.execute(
+                select(ViewAssessment).where(ViewAssessment.household_id == household_id)
+            )
+        ).scalars(),
+        key=lambda a: (a.assessed_on, a.leaf_index),
+    )
     cards = {c.card_id for h in cover.values() for c in h.cards}
     subjects = {household_id, *(p.person_id for p in persons), *cards}
     return HouseholdSummary(
-        household_id=household_id, commune_code=household.commune_code,
-        village=household.village, area=household.area, registered_on=household.registered_on,
-        current_class=_latest_class(changes), as_of=as_of,
+        household_id=household_id,
+        commune_code=household.commune_code,
+        village=household.village,
+        area=household.area,
+        registered_on=household.registered_on,
+        current_class=_latest_class(changes),
+        as_of=as_of,
         class_history=[
-            ClassChange(effective_date=c.effective_date, from_class=c.from_class,
-                        to_class=c.to_class, basis=c.basis, event_id=c.event_id)
-            for c in changes],
+            ClassChange(
+                effective_date=c.effective_date,
+                from_class=c.from_class,
+                to_class=c.to_class,
+                basis=c.basis,
+                event_id=c.event_id,
+            )
+            for c in changes
+        ],
         members=[_member(p, cover.get(p.person_id), as_of) for p in persons],
         assessments=[
             AssessmentCheck(
-                assessment_id=a.assessment_id, assessed_on=a.assessed_on,
-                standard_code=a.standard_code, area=a.area,
+                assessment_id=a.assessment_id,
+                assessed_on=a.assessed_on,
+                standard_code=a.standard_code,
+                area=a.area,
                 income_per_person_month=a.income_per_person_month,
                 deprivations=len(a.deprived_indicators),
                 recorded_class=a.recorded_class,
                 expected_class=a.expected_class,
-                misclassified=a.misclassified, event_id=a.event_id)
-            for a in assessments],
+                misclassified=a.misclassified,
+                event_id=a.event_id,
+            )
+            for a in assessments
+        ],
         cases=await _cases(session, household_id, policy),
         findings=[finding_out(f) for f in await _findings_of(session, subjects)],
     )
-

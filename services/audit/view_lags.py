@@ -82,8 +82,9 @@ def _card_lags(holders: list[Holder], year: int, as_of: date, policy: AuditPolic
     done: Done = [(lag, lag <= standard) for lag in lags]
     open_: Open = []
     for h in holders:
-        since = waiting_since([cover(e) for e in h.entitlements],
-                              [card_span(c) for c in h.cards], as_of)
+        since = waiting_since(
+            [cover(e) for e in h.entitlements], [card_span(c) for c in h.cards], as_of
+        )
         if since is not None and not active_cards(h, as_of):
             open_.append(((as_of - since).days, (as_of - since).days > standard))
     return lag_stats("eligibility_to_card", standard, done, open_)
@@ -201,15 +202,15 @@ def _plans(targets: list[ViewTarget], commune: str | None, scope: Scope) -> dict
     covers every commune and exactly one is set, else the sum of the communes' plans."""
     measures = ("placements", "trainees", "rural_trainees")
     if commune is not None:
-        row = next((t for t in targets if t.unit_level == "commune" and t.unit_code == commune),
-                   None)
+        row = next(
+            (t for t in targets if t.unit_level == "commune" and t.unit_code == commune), None
+        )
         return {m: getattr(row, m) if row else None for m in measures}
     wider = [t for t in targets if t.unit_level != "commune"]
     if scope is None and len(wider) == 1:
         return {m: getattr(wider[0], m) for m in measures}
     own = [
-        t for t in targets
-        if t.unit_level == "commune" and (scope is None or t.unit_code in scope)
+        t for t in targets if t.unit_level == "commune" and (scope is None or t.unit_code in scope)
     ]
     sums: dict[str, int | None] = {}
     for m in measures:
@@ -225,7 +226,8 @@ def _actuals(
     training (enrolled in the year, not dropped out by ``as_of``)."""
     placed = {(p.worker_id, p.period) for p in placements if in_year(p.placed_on, year, as_of)}
     training = [
-        e for e in enrolments
+        e
+        for e in enrolments
         if in_year(e.enrolled_on, year, as_of) and (e.dropped_on is None or e.dropped_on > as_of)
     ]
     return {
@@ -235,15 +237,18 @@ def _actuals(
     }
 
 
-def _rate_change(
-    measure: Any, start: Any, end: Any, planned: float | None
-) -> RateChange:
+def _rate_change(measure: Any, start: Any, end: Any, planned: float | None) -> RateChange:
     change = (
-        round(end.value - start.value, 6) if end.value is not None and start.value is not None
+        round(end.value - start.value, 6)
+        if end.value is not None and start.value is not None
         else None
     )
     return RateChange(
-        measure=measure, start=start, end=end, change_pp=change, planned_reduction_pp=planned,
+        measure=measure,
+        start=start,
+        end=end,
+        change_pp=change,
+        planned_reduction_pp=planned,
         met=None if change is None or planned is None else change <= -planned,
     )
 
@@ -267,13 +272,20 @@ async def build_targets(
         plan = _plans(targets, commune, scope)
         actual = _actuals(
             [p for p in placements if commune in (None, p.commune_code)],
-            [e for e in enrolments if commune in (None, e.commune_code)], year, as_of)
+            [e for e in enrolments if commune in (None, e.commune_code)],
+            year,
+            as_of,
+        )
         (poor0, near0), (poor1, near1) = book.rates(commune, start), book.rates(commune, end)
         return TargetsRow(
             commune_code=commune,
             lines=[
-                TargetLine(measure=m, plan=plan[m], actual=actual[m],
-                           achievement=ratio(actual[m], plan[m] or 0))
+                TargetLine(
+                    measure=m,
+                    plan=plan[m],
+                    actual=actual[m],
+                    achievement=ratio(actual[m], plan[m] or 0),
+                )
                 for m in ("placements", "trainees", "rural_trainees")
             ],
             rates=[
@@ -284,7 +296,15 @@ async def build_targets(
 
     seen = {p.commune_code for p in placements} | {e.commune_code for e in enrolments}
     seen |= {h.commune_code for h in book.households.values()}
-    seen |= {t.unit_code for t in targets if t.unit_level == "commune"
-             and (scope is None or t.unit_code in scope)}
-    return Targets(year=year, commune_code=commune_code, as_of=as_of, total=row(None),
-                   communes=[row(c) for c in sorted(seen)])
+    seen |= {
+        t.unit_code
+        for t in targets
+        if t.unit_level == "commune" and (scope is None or t.unit_code in scope)
+    }
+    return Targets(
+        year=year,
+        commune_code=commune_code,
+        as_of=as_of,
+        total=row(None),
+        communes=[row(c) for c in sorted(seen)],
+    )

@@ -163,9 +163,7 @@ async def commune_rows(
     policy: AuditPolicy | None = None,
 ) -> list[CommuneRow]:
     """One row per commune with any event (drill-down from the district), by commune code."""
-    return await build_commune_rows(
-        session, year, communes, *_resolved(year, as_of, policy)
-    )
+    return await build_commune_rows(session, year, communes, *_resolved(year, as_of, policy))
 
 
 async def commune_households(

@@ -65,80 +65,147 @@ def _scope(principal: Principal, commune_code: str | None) -> frozenset[str] | N
 
 
 @views_router.get("/overview", response_model=Overview, responses=READ_PROBLEMS)
-async def overview(principal: Reader, session: SessionDep, runtime: Runtime, year: Year,
-                   commune_code: Commune = None, as_of: AsOf = None) -> Overview:
+async def overview(
+    principal: Reader,
+    session: SessionDep,
+    runtime: Runtime,
+    year: Year,
+    commune_code: Commune = None,
+    as_of: AsOf = None,
+) -> Overview:
     """The four views' totals, open findings by kind, one row per commune."""
-    return await views.overview(session, year=year, commune_code=commune_code,
-                                communes=_scope(principal, commune_code), as_of=as_of,
-                                policy=policy_of(runtime))
+    return await views.overview(
+        session,
+        year=year,
+        commune_code=commune_code,
+        communes=_scope(principal, commune_code),
+        as_of=as_of,
+        policy=policy_of(runtime),
+    )
 
 
 @views_router.get("/democracy", response_model=Democracy, responses=READ_PROBLEMS)
-async def democracy(principal: Reader, session: SessionDep, runtime: Runtime, year: Year,
-                    commune_code: Commune = None, as_of: AsOf = None) -> Democracy:
+async def democracy(
+    principal: Reader,
+    session: SessionDep,
+    runtime: Runtime,
+    year: Year,
+    commune_code: Commune = None,
+    as_of: AsOf = None,
+) -> Democracy:
     """Meetings and postings before recognition, complaints, voluntary escapes."""
-    return await views.democracy(session, year=year, commune_code=commune_code,
-                                 communes=_scope(principal, commune_code), as_of=as_of,
-                                 policy=policy_of(runtime))
+    return await views.democracy(
+        session,
+        year=year,
+        commune_code=commune_code,
+        communes=_scope(principal, commune_code),
+        as_of=as_of,
+        policy=policy_of(runtime),
+    )
 
 
 @views_router.get("/fairness", response_model=Fairness, responses=READ_PROBLEMS)
-async def fairness(principal: Reader, session: SessionDep, runtime: Runtime, year: Year,
-                   commune_code: Commune = None, as_of: AsOf = None) -> Fairness:
+async def fairness(
+    principal: Reader,
+    session: SessionDep,
+    runtime: Runtime,
+    year: Year,
+    commune_code: Commune = None,
+    as_of: AsOf = None,
+) -> Fairness:
     """Exclusion, excess, duplicates, misclassification, distribution of benefits."""
-    return await views.fairness(session, year=year, commune_code=commune_code,
-                                communes=_scope(principal, commune_code), as_of=as_of,
-                                policy=policy_of(runtime))
+    return await views.fairness(
+        session,
+        year=year,
+        commune_code=commune_code,
+        communes=_scope(principal, commune_code),
+        as_of=as_of,
+        policy=policy_of(runtime),
+    )
 
 
 @views_router.get("/timeliness", response_model=Timeliness, responses=READ_PROBLEMS)
-async def timeliness(principal: Reader, session: SessionDep, runtime: Runtime, year: Year,
-                     commune_code: Commune = None, as_of: AsOf = None) -> Timeliness:
+async def timeliness(
+    principal: Reader,
+    session: SessionDep,
+    runtime: Runtime,
+    year: Year,
+    commune_code: Commune = None,
+    as_of: AsOf = None,
+) -> Timeliness:
     """Lags against each service standard: median, p90, on-time rate; open backlog by age."""
-    return await views.timeliness(session, year=year, commune_code=commune_code,
-                                  communes=_scope(principal, commune_code), as_of=as_of,
-                                  policy=policy_of(runtime))
+    return await views.timeliness(
+        session,
+        year=year,
+        commune_code=commune_code,
+        communes=_scope(principal, commune_code),
+        as_of=as_of,
+        policy=policy_of(runtime),
+    )
 
 
 @views_router.get("/targets", response_model=Targets, responses=READ_PROBLEMS)
-async def targets(principal: Reader, session: SessionDep, runtime: Runtime, year: Year,
-                  commune_code: Commune = None, as_of: AsOf = None) -> Targets:
+async def targets(
+    principal: Reader,
+    session: SessionDep,
+    runtime: Runtime,
+    year: Year,
+    commune_code: Commune = None,
+    as_of: AsOf = None,
+) -> Targets:
     """Plan against actual: placements, trainees, poor and near-poor rate change."""
-    return await views.targets(session, year=year, commune_code=commune_code,
-                               communes=_scope(principal, commune_code), as_of=as_of,
-                               policy=policy_of(runtime))
+    return await views.targets(
+        session,
+        year=year,
+        commune_code=commune_code,
+        communes=_scope(principal, commune_code),
+        as_of=as_of,
+        policy=policy_of(runtime),
+    )
 
 
 @views_router.get("/communes", response_model=list[CommuneRow], responses=READ_PROBLEMS)
-async def communes(principal: Reader, session: SessionDep, runtime: Runtime, year: Year,
-                   as_of: AsOf = None) -> list[CommuneRow]:
+async def communes(
+    principal: Reader, session: SessionDep, runtime: Runtime, year: Year, as_of: AsOf = None
+) -> list[CommuneRow]:
     """One row per commune the caller may read (drill-down from the district)."""
-    return await views.commune_rows(session, year=year, communes=_scope(principal, None),
-                                    as_of=as_of, policy=policy_of(runtime))
+    return await views.commune_rows(
+        session, year=year, communes=_scope(principal, None), as_of=as_of, policy=policy_of(runtime)
+    )
 
 
 @views_router.get("/households", response_model=HouseholdPage, responses=READ_PROBLEMS)
 async def households(
-    principal: Reader, session: SessionDep,
+    principal: Reader,
+    session: SessionDep,
     commune_code: Annotated[str, Query(min_length=1, max_length=10)],
     after: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> HouseholdPage:
     """A commune's households by id (drill-down to one household)."""
     authorize_read(principal, SERVICE, commune_code)
-    return await views.commune_households(session, commune_code=commune_code, after=after,
-                                          limit=limit)
+    return await views.commune_households(
+        session, commune_code=commune_code, after=after, limit=limit
+    )
 
 
-@views_router.get("/households/{household_id}", response_model=HouseholdSummary,
-                  responses=problem_responses(403, 404))
-async def household(principal: Reader, session: SessionDep, runtime: Runtime,
-                    household_id: Annotated[str, Path(max_length=64)],
-                    as_of: Annotated[date | None, Query()] = None) -> HouseholdSummary:
+@views_router.get(
+    "/households/{household_id}",
+    response_model=HouseholdSummary,
+    responses=problem_responses(403, 404),
+)
+async def household(
+    principal: Reader,
+    session: SessionDep,
+    runtime: Runtime,
+    household_id: Annotated[str, Path(max_length=64)],
+    as_of: Annotated[date | None, Query()] = None,
+) -> HouseholdSummary:
     """One household: class history, members (ids only), assessments re-checked, cases,
     findings."""
-    summary = await views.household_summary(session, household_id, as_of=as_of,
-                                            policy=policy_of(runtime))
+    summary = await views.household_summary(
+        session, household_id, as_of=as_of, policy=policy_of(runtime)
+    )
     if summary is None:
         raise NotFound("No event names that household.")
     authorize_read(principal, SERVICE, summary.commune_code)
@@ -146,8 +213,9 @@ async def household(principal: Reader, session: SessionDep, runtime: Runtime,
 
 
 @views_router.post("/rebuild", response_model=RebuildReport, responses=problem_responses(403))
-async def rebuild_views(_: Admin, runtime: Runtime,
-                        as_of: Annotated[date | None, Query()] = None) -> RebuildReport:
+async def rebuild_views(
+    _: Admin, runtime: Runtime, as_of: Annotated[date | None, Query()] = None
+) -> RebuildReport:
     """Empty every read model and replay the ledger into it, in order; then re-evaluate."""
     policy = policy_of(runtime)
     return await rebuild(runtime.sessions, as_of=as_of or policy.today(), policy=policy)
@@ -158,7 +226,8 @@ StatusFilter = Literal["open", "cleared", "all"]
 
 @findings_router.get("", response_model=FindingPage, responses=READ_PROBLEMS)
 async def list_findings(
-    principal: Reader, session: SessionDep,
+    principal: Reader,
+    session: SessionDep,
     kind: Annotated[str | None, Query(max_length=50)] = None,
     commune_code: Commune = None,
     status: StatusFilter = "open",
@@ -166,19 +235,36 @@ async def list_findings(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> FindingPage:
     """Findings by key (kind:subject), with their evidence (event ids)."""
-    return await views.findings(session, kind=kind, commune_code=commune_code,
-                                communes=_scope(principal, commune_code),
-                                status=None if status == "all" else status, after=after,
-                                limit=limit)
+    return await views.findings(
+        session,
+        kind=kind,
+        commune_code=commune_code,
+        communes=_scope(principal, commune_code),
+        status=None if status == "all" else status,
+        after=after,
+        limit=limit,
+    )
 
 
-CSV_COLUMNS = ("key", "kind", "subject_id", "commune_code", "status", "raised_on",
-               "cleared_on", "summary", "evidence", "cleared_reason", "finding_id")
+CSV_COLUMNS = (
+    "key",
+    "kind",
+    "subject_id",
+    "commune_code",
+    "status",
+    "raised_on",
+    "cleared_on",
+    "summary",
+    "evidence",
+    "cleared_reason",
+    "finding_id",
+)
 
 
 @findings_router.get(".csv", response_class=StreamingResponse, responses=READ_PROBLEMS)
 async def findings_csv(
-    principal: Reader, runtime: Runtime,
+    principal: Reader,
+    runtime: Runtime,
     kind: Annotated[str | None, Query(max_length=50)] = None,
     commune_code: Commune = None,
     status: StatusFilter = "open",
@@ -192,27 +278,50 @@ async def findings_csv(
             async for chunk in _csv_chunks(session, kind, commune_code, communes, status):
                 yield chunk
 
-    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": 'attachment; filename="findings.csv"'})
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="findings.csv"'},
+    )
 
 
 async def _csv_chunks(
-    session: AsyncSession, kind: str | None, commune_code: str | None,
-    communes: frozenset[str] | None, status: StatusFilter,
+    session: AsyncSession,
+    kind: str | None,
+    commune_code: str | None,
+    communes: frozenset[str] | None,
+    status: StatusFilter,
 ) -> AsyncIterator[str]:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     after = None
     while True:
-        page = await views.findings(session, kind=kind, commune_code=commune_code,
-                                    communes=communes,
-                                    status=None if status == "all" else status,
-                                    after=after, limit=500)
+        page = await views.findings(
+            session,
+            kind=kind,
+            commune_code=commune_code,
+            communes=communes,
+            status=None if status == "all" else status,
+            after=after,
+            limit=500,
+        )
         for f in page.items:
-            writer.writerow([f.key, f.kind, f.subject_id, f.commune_code or "", f.status,
-                             f.raised_on, f.cleared_on or "", f.summary,
-                             " ".join(f.evidence), f.cleared_reason or "", f.finding_id])
+            writer.writerow(
+                [
+                    f.key,
+                    f.kind,
+                    f.subject_id,
+                    f.commune_code or "",
+                    f.status,
+                    f.raised_on,
+                    f.cleared_on or "",
+                    f.summary,
+                    " ".join(f.evidence),
+                    f.cleared_reason or "",
+                    f.finding_id,
+                ]
+            )
         yield out.getvalue()
         out.seek(0)
         out.truncate()
@@ -221,16 +330,22 @@ async def _csv_chunks(
         after = page.next_after
 
 
-@findings_router.post("/evaluate", response_model=EvaluationReport,
-                      responses=problem_responses(403))
-async def evaluate_findings(_: Admin, runtime: Runtime, session: SessionDep,
-                            as_of: Annotated[date | None, Query()] = None) -> EvaluationReport:
+@findings_router.post(
+    "/evaluate", response_model=EvaluationReport, responses=problem_responses(403)
+)
+async def evaluate_findings(
+    _: Admin, runtime: Runtime, session: SessionDep, as_of: Annotated[date | None, Query()] = None
+) -> EvaluationReport:
     """Re-check every subject on ``as_of`` (default: the audit clock's today) now."""
     policy = policy_of(runtime)
     day = as_of or policy.today()
     book = await evaluate(runtime.sessions, as_of=day, policy=policy)
-    return EvaluationReport(as_of=day, raised=book.raised, cleared=book.cleared,
-                            open=await views.open_findings_count(session))
+    return EvaluationReport(
+        as_of=day,
+        raised=book.raised,
+        cleared=book.cleared,
+        open=await views.open_findings_count(session),
+    )
 
 
 routers = [views_router, findings_router]

@@ -322,8 +322,7 @@ async def poverty_rates(
                     CommuneClassCount.commune_code == commune_code
                 )
             )
-        )
-        .all()
+        ).all()
     )
     poor, near_poor = counts.get("poor", 0), counts.get("near_poor", 0)
     return PovertyRatesOut(

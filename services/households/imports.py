@@ -82,10 +82,22 @@ from shared.service import Runtime, SessionDep
 SERVICE = "households"
 #: Households registered per transaction.
 BATCH_HOUSEHOLDS = 500
-HOUSEHOLD_COLUMNS = ("commune_code", "village", "address", "area", "registered_on",
-                     "independent_since_year")
-PERSON_COLUMNS = ("full_name", "sex", "date_of_birth", "ethnicity", "citizen_id",
-                  "relation_to_head")
+HOUSEHOLD_COLUMNS = (
+    "commune_code",
+    "village",
+    "address",
+    "area",
+    "registered_on",
+    "independent_since_year",
+)
+PERSON_COLUMNS = (
+    "full_name",
+    "sex",
+    "date_of_birth",
+    "ethnicity",
+    "citizen_id",
+    "relation_to_head",
+)
 CSV_COLUMNS = ("household_ref", *HOUSEHOLD_COLUMNS, *PERSON_COLUMNS)
 _IN_FILE = {"external_ref": "household_ref"}
 
@@ -133,13 +145,19 @@ def _json_household(record: Record, errors: ErrorLog) -> Candidate:
     body = _validated(record.line, {**data, "external_ref": ref}, errors)
     if body is None or ref is None or "external_ref" in data:
         return Candidate(record.line, ref, None)
-    return Candidate(record.line, ref, body,
-                     [(record.line, f"members.{i}.") for i in range(len(body.members))])
+    return Candidate(
+        record.line, ref, body, [(record.line, f"members.{i}.") for i in range(len(body.members))]
+    )
 
 
 # A valid head standing in for members that failed, so the household columns still get checked.
-_STAND_IN = PersonIn(full_name="-", sex="male", date_of_birth=date(1980, 1, 1), ethnicity="-",
-                     relation_to_head="head")
+_STAND_IN = PersonIn(
+    full_name="-",
+    sex="male",
+    date_of_birth=date(1980, 1, 1),
+    ethnicity="-",
+    relation_to_head="head",
+)
 
 
 def _csv_household(rows: Sequence[Record], errors: ErrorLog) -> Candidate:
@@ -151,20 +169,25 @@ def _csv_household(rows: Sequence[Record], errors: ErrorLog) -> Candidate:
         for name in HOUSEHOLD_COLUMNS:
             value = (row.data or {}).get(name)
             if value is not None and value.strip() != first.get(name, "").strip():
-                errors.add(row.line, name,
-                           f"differs from the household's first row, line {rows[0].line}")
+                errors.add(
+                    row.line, name, f"differs from the household's first row, line {rows[0].line}"
+                )
                 valid = False
     members: list[PersonIn] = []
     for row in rows:
         try:
-            person = {name: value for name, value in (row.data or {}).items()
-                      if name in PERSON_COLUMNS}
+            person = {
+                name: value for name, value in (row.data or {}).items() if name in PERSON_COLUMNS
+            }
             members.append(PersonIn.model_validate(person))
         except ValidationError as exc:
             errors.add_validation(row.line, exc)
     members_valid = len(members) == len(rows)
-    body = _validated(rows[0].line, {**head, "external_ref": ref,
-                                     "members": members if members_valid else [_STAND_IN]}, errors)
+    body = _validated(
+        rows[0].line,
+        {**head, "external_ref": ref, "members": members if members_valid else [_STAND_IN]},
+        errors,
+    )
     if body is None or not (valid and members_valid):
         return Candidate(rows[0].line, ref, None)
     return Candidate(rows[0].line, ref, body, [(row.line, "") for row in rows])
@@ -201,19 +224,23 @@ def _ref_cell(record: Record) -> str | None:
     return value.strip() if isinstance(value, str) else None
 
 
-async def _households(upload: UploadFile, fmt: SourceFormat, errors: ErrorLog,
-                      report: ImportReport | None = None
-                      ) -> AsyncGenerator[list[Candidate], None]:
+async def _households(
+    upload: UploadFile, fmt: SourceFormat, errors: ErrorLog, report: ImportReport | None = None
+) -> AsyncGenerator[list[Candidate], None]:
     """The file's households, :data:`BATCH_HOUSEHOLDS` at a time; counts rows into ``report``."""
     csv_groups = _CsvGroups(errors) if fmt is SourceFormat.CSV else None
     pending: list[Candidate] = []
     try:
-        async for records in record_chunks(upload.file, fmt, size=BATCH_HOUSEHOLDS,
-                                           columns=CSV_COLUMNS if csv_groups else None):
+        async for records in record_chunks(
+            upload.file, fmt, size=BATCH_HOUSEHOLDS, columns=CSV_COLUMNS if csv_groups else None
+        ):
             if report is not None:
                 report.rows_read += len(records)
-            pending += (csv_groups.feed(records) if csv_groups
-                        else [_json_household(r, errors) for r in records])
+            pending += (
+                csv_groups.feed(records)
+                if csv_groups
+                else [_json_household(r, errors) for r in records]
+            )
             while len(pending) >= BATCH_HOUSEHOLDS:
                 yield pending[:BATCH_HOUSEHOLDS]
                 del pending[:BATCH_HOUSEHOLDS]
@@ -239,9 +266,13 @@ class _Checks:
         if body is None or ref is None:
             return
         if ref in self.refs:
-            household.reject(self.errors, household.line, "household_ref",
-                             f"also used at line {self.refs[ref]}: the file must be grouped by "
-                             "household_ref, one household per ref")
+            household.reject(
+                self.errors,
+                household.line,
+                "household_ref",
+                f"also used at line {self.refs[ref]}: the file must be grouped by "
+                "household_ref, one household per ref",
+            )
         self.refs.setdefault(ref, household.line)
         refusal = self.scope.refusal(body.commune_code)
         if refusal:
@@ -251,8 +282,12 @@ class _Checks:
                 continue
             seen_at = self.citizen_ids.get(member.citizen_id)
             if seen_at is not None:
-                household.reject(self.errors, line, prefix + "citizen_id",
-                                 f"repeats the citizen ID of line {seen_at}")
+                household.reject(
+                    self.errors,
+                    line,
+                    prefix + "citizen_id",
+                    f"repeats the citizen ID of line {seen_at}",
+                )
             else:
                 self.citizen_ids[member.citizen_id] = line
 
@@ -265,8 +300,9 @@ async def _registered_refs(session: AsyncSession, households: Sequence[Candidate
     return await _registered(session, Household.external_ref, [h.ref for h in households if h.ref])
 
 
-async def _against_database(session: AsyncSession, batch: Sequence[Candidate],
-                            errors: ErrorLog) -> None:
+async def _against_database(
+    session: AsyncSession, batch: Sequence[Candidate], errors: ErrorLog
+) -> None:
     """Mark households already registered; reject citizen IDs registered elsewhere."""
     valid = [h for h in batch if h.body is not None and h.ref is not None]
     async with session.begin():
@@ -283,12 +319,21 @@ async def _against_database(session: AsyncSession, batch: Sequence[Candidate],
         taken = await _registered(session, Person.citizen_id, list(where))
     for citizen_id in taken:
         household, line, prefix = where[citizen_id]
-        household.reject(errors, line, prefix + "citizen_id",
-                         "this citizen ID is already registered in another household")
+        household.reject(
+            errors,
+            line,
+            prefix + "citizen_id",
+            "this citizen ID is already registered in another household",
+        )
 
 
-async def _validate_file(session: AsyncSession, upload: UploadFile, fmt: SourceFormat,
-                         checks: _Checks, report: ImportReport) -> None:
+async def _validate_file(
+    session: AsyncSession,
+    upload: UploadFile,
+    fmt: SourceFormat,
+    checks: _Checks,
+    report: ImportReport,
+) -> None:
     with progress_logger("households.import.validate", every=10_000) as progress:
         async with aclosing(_households(upload, fmt, checks.errors, report)) as batches:
             async for batch in batches:
@@ -303,8 +348,9 @@ async def _validate_file(session: AsyncSession, upload: UploadFile, fmt: SourceF
                 progress.advance(len(batch))
 
 
-async def _register_batch(session: AsyncSession, batch: Sequence[Candidate],
-                          pseudonyms: Pseudonymizer) -> int:
+async def _register_batch(
+    session: AsyncSession, batch: Sequence[Candidate], pseudonyms: Pseudonymizer
+) -> int:
     """Register the households of ``batch`` not registered yet, in one transaction; how many."""
     async with session.begin():
         existing = await _registered_refs(session, batch)
@@ -331,33 +377,59 @@ async def _register_batch(session: AsyncSession, batch: Sequence[Candidate],
     return len(households)
 
 
-async def _import_file(session: AsyncSession, upload: UploadFile, fmt: SourceFormat,
-                       pseudonyms: Pseudonymizer, report: ImportReport) -> None:
+async def _import_file(
+    session: AsyncSession,
+    upload: UploadFile,
+    fmt: SourceFormat,
+    pseudonyms: Pseudonymizer,
+    report: ImportReport,
+) -> None:
     async def register(batch: Sequence[Candidate]) -> int:
         return await _register_batch(session, batch, pseudonyms)
 
     errors = ErrorLog()
-    await write_chunks(_households(upload, fmt, errors), register, report, errors,
-                       task="households.import.register", line_of=lambda h: h.line,
-                       clashes=(IntegrityError,))
+    await write_chunks(
+        _households(upload, fmt, errors),
+        register,
+        report,
+        errors,
+        task="households.import.register",
+        line_of=lambda h: h.line,
+        clashes=(IntegrityError,),
+    )
 
 
-@router.post("/imports/households", response_model=ImportReport, openapi_extra=IMPORT_REQUEST_BODY,
-             responses=IMPORT_RESPONSES)
+@router.post(
+    "/imports/households",
+    response_model=ImportReport,
+    openapi_extra=IMPORT_REQUEST_BODY,
+    responses=IMPORT_RESPONSES,
+)
 async def import_households(
-    request: Request, principal: CurrentPrincipal, session: SessionDep, runtime: Runtime,
-    dry_run: DryRun = False, commune_code: OnlyCommune = None,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    runtime: Runtime,
+    dry_run: DryRun = False,
+    commune_code: OnlyCommune = None,
 ) -> ImportReport:
     """Register households from a CSV, JSON or NDJSON file: all valid or nothing written."""
     scope = ImportScope(principal, SERVICE, "households", commune_code)
     scope.authorize()
 
-    async def validate(upload: UploadFile, fmt: SourceFormat, errors: ErrorLog,
-                       report: ImportReport) -> None:
+    async def validate(
+        upload: UploadFile, fmt: SourceFormat, errors: ErrorLog, report: ImportReport
+    ) -> None:
         await _validate_file(session, upload, fmt, _Checks(scope, errors), report)
 
     async def register(upload: UploadFile, fmt: SourceFormat, report: ImportReport) -> None:
         await _import_file(session, upload, fmt, runtime.pseudonyms, report)
 
-    return await two_pass_import(request, task="households.import", unit="household",
-                                 dry_run=dry_run, validate=validate, write=register)
+    return await two_pass_import(
+        request,
+        task="households.import",
+        unit="household",
+        dry_run=dry_run,
+        validate=validate,
+        write=register,
+    )

@@ -12,6 +12,8 @@ from shared.inputs import COMMUNE_CODE_PATTERN, Day, RequestBody, ResourceId
 
 CommuneCode = Field(pattern=COMMUNE_CODE_PATTERN, description="5-digit commune code (GSO)")
 ClassName = Literal["poor", "near_poor", "middle_income", "not_poor"]
+
+
 class Body(RequestBody):
     """Base of this service's request bodies (shared edge rules)."""
 

@@ -79,7 +79,7 @@ def operator(data_dir: Path, *communes: str) -> dict[str, str]:
 async def eventually(
     check: Callable[[], Awaitable[T]],
     done: Callable[[T], bool],
-    timeout: float = 30.0,  # noqa: ASYNC109
+    timeout: float = 30.0,
 ) -> T:
     """The value of ``check`` once ``done`` holds for it (or the last one after ``timeout``)."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -180,7 +180,7 @@ async def events_about(
     bootstrap: str,
     subject: str,
     until: Callable[[CloudEvent], bool],
-    timeout: float = 30.0,  # noqa: ASYNC109
+    timeout: float = 30.0,
 ) -> list[CloudEvent]:
     """The insurance events about ``subject`` (a person), in order, up to the first ``until``.
 

@@ -61,11 +61,18 @@ async def democracy_events(c: str) -> tuple[dict[str, str], list[Any]]:
         f.recognised(c, ids["early"], on=wednesday),
         f.registered(c, ids["h"]),
         f.complaint_filed(c, ids["h"], ids["c1"], filed_on=date(2019, 10, 10)),
-        f.complaint_resolved(c, ids["h"], ids["c1"], filed_on=date(2019, 10, 10),
-                             resolved_on=date(2019, 10, 20), class_changed=True),
+        f.complaint_resolved(
+            c,
+            ids["h"],
+            ids["c1"],
+            filed_on=date(2019, 10, 10),
+            resolved_on=date(2019, 10, 20),
+            class_changed=True,
+        ),
         f.complaint_filed(c, ids["h"], ids["c2"], filed_on=date(2019, 10, 10)),
-        f.complaint_resolved(c, ids["h"], ids["c2"], filed_on=date(2019, 10, 10),
-                             resolved_on=date(2019, 12, 1)),  # 52 days: late
+        f.complaint_resolved(
+            c, ids["h"], ids["c2"], filed_on=date(2019, 10, 10), resolved_on=date(2019, 12, 1)
+        ),  # 52 days: late
         f.complaint_filed(c, ids["h"], ids["c3"], filed_on=date(2019, 11, 20)),  # still open
         f.escape(c, ids["h"], on=date(2019, 9, 5)),
     ]
@@ -90,8 +97,11 @@ async def test_democracy_indicators_and_findings(audit: LedgerHarness) -> None:
     assert (total.complaints_open, total.escape_registrations) == (1, 1)
     assert [r.commune_code for r in view.communes] == [c]
     checks = {r.review_id: (r.valid_meeting, r.posted_for_required_days) for r in view.reviews}
-    assert checks == {ids["ok"]: (True, True), ids["no_meeting"]: (False, True),
-                      ids["early"]: (True, False)}
+    assert checks == {
+        ids["ok"]: (True, True),
+        ids["no_meeting"]: (False, True),
+        ids["early"]: (True, False),
+    }
     assert await open_keys(audit, c) == {
         f"recognition_without_valid_meeting:{ids['no_meeting']}",
         f"recognised_before_posting_ended:{ids['early']}",
@@ -103,8 +113,10 @@ async def test_a_finding_is_raised_once_and_cleared_when_the_breach_ends(
     audit: LedgerHarness,
 ) -> None:
     c, household, complaint = f.test_commune(), new_id(), new_id()
-    await audit.feed(f.registered(c, household),
-                     f.complaint_filed(c, household, complaint, filed_on=date(2019, 11, 1)))
+    await audit.feed(
+        f.registered(c, household),
+        f.complaint_filed(c, household, complaint, filed_on=date(2019, 11, 1)),
+    )
     await audit.evaluate(date(2019, 12, 1))  # 30 days: on the deadline, not past it
     assert await open_keys(audit, c) == set()
     for day in (date(2019, 12, 2), date(2019, 12, 3)):  # re-evaluating does not duplicate
@@ -114,8 +126,11 @@ async def test_a_finding_is_raised_once_and_cleared_when_the_breach_ends(
     raised = [d for d in audit.published("finding_raised") if d["key"] == key]
     assert len(raised) == 1 and raised[0]["raised_on"] == "2019-12-02"
     filed_event = raised[0]["evidence"][0]
-    await audit.feed(f.complaint_resolved(c, household, complaint, filed_on=date(2019, 11, 1),
-                                          resolved_on=date(2019, 12, 3)))
+    await audit.feed(
+        f.complaint_resolved(
+            c, household, complaint, filed_on=date(2019, 11, 1), resolved_on=date(2019, 12, 3)
+        )
+    )
     assert await open_keys(audit, c) == set()
     cleared = [d for d in audit.published("finding_cleared") if d["key"] == key]
     assert [(d["finding_id"], d["sequence"]) for d in cleared] == [(raised[0]["finding_id"], 2)]
@@ -136,8 +151,14 @@ async def card_events(c: str) -> tuple[dict[str, str], list[Any]]:
         f.entitled(c, ids["p2"], new_id(), starts_on=start),  # never carded
         f.entitled(c, ids["p3"], new_id(), starts_on=start),
         f.card(c, ids["p3"], ids["c3"], issued_on=date(2019, 2, 1)),  # 17 days
-        f.card(c, ids["p3"], ids["c3dup"], issued_on=date(2019, 6, 1), source="partner",
-               duplicate_of=ids["c3"]),
+        f.card(
+            c,
+            ids["p3"],
+            ids["c3dup"],
+            issued_on=date(2019, 6, 1),
+            source="partner",
+            duplicate_of=ids["c3"],
+        ),
         f.card(c, ids["p4"], ids["c4"], issued_on=date(2019, 3, 1), source="partner"),
         f.entitled(c, ids["p5"], new_id(), starts_on=date(2019, 12, 15)),  # 16 days waiting
     ]
@@ -160,14 +181,21 @@ async def test_fairness_of_cards_and_their_findings(audit: LedgerHarness) -> Non
     assert (card_lag.open, card_lag.open_overdue) == (2, 1)
     assert [b.count for b in card_lag.backlog] == [0, 1, 0, 1]
     assert await open_keys(audit, c) == {
-        f"card_missing:{ids['p2']}", f"duplicate_cards:{ids['p3']}", f"card_excess:{ids['c4']}"}
+        f"card_missing:{ids['p2']}",
+        f"duplicate_cards:{ids['p3']}",
+        f"card_excess:{ids['c4']}",
+    }
     # The late card is finally issued and the duplicate withdrawn: both findings clear, and
     # the card issued 350 days after the entitlement is a finding of its own.
     late_card = new_id()
-    await audit.feed(f.card(c, ids["p2"], late_card, issued_on=date(2019, 12, 31)),
-                     f.card_revoked(c, ids["p3"], ids["c3dup"], on=date(2019, 12, 31)))
+    await audit.feed(
+        f.card(c, ids["p2"], late_card, issued_on=date(2019, 12, 31)),
+        f.card_revoked(c, ids["p3"], ids["c3dup"], on=date(2019, 12, 31)),
+    )
     assert await open_keys(audit, c) == {
-        f"card_excess:{ids['c4']}", f"card_issued_late:{late_card}"}
+        f"card_excess:{ids['c4']}",
+        f"card_issued_late:{late_card}",
+    }
     cleared = {d["key"] for d in audit.published("finding_cleared")}
     assert {f"card_missing:{ids['p2']}", f"duplicate_cards:{ids['p3']}"} <= cleared
 
@@ -184,24 +212,47 @@ async def test_misclassification_reapplies_the_standard(audit: LedgerHarness) ->
         f.assessed(c, h["poor"], income=650_000, recorded="poor", computed="poor"),
         # the planted fault: classified poor with an income above both lines
         f.assessed(c, h["above"], income=1_200_000, recorded="poor", computed="not_poor"),
-        f.assessed(c, h["y2023"], income=1_400_000, recorded="poor", computed="poor",
-                   deprived=("water", "latrine", "telecom"), on=date(2023, 3, 1),
-                   standard="ND-07-2021"),
-        f.assessed(c, h["y2023b"], income=2_100_000, recorded="middle_income",
-                   computed="middle_income", on=date(2023, 3, 1), standard="ND-07-2021"),
+        f.assessed(
+            c,
+            h["y2023"],
+            income=1_400_000,
+            recorded="poor",
+            computed="poor",
+            deprived=("water", "latrine", "telecom"),
+            on=date(2023, 3, 1),
+            standard="ND-07-2021",
+        ),
+        f.assessed(
+            c,
+            h["y2023b"],
+            income=2_100_000,
+            recorded="middle_income",
+            computed="middle_income",
+            on=date(2023, 3, 1),
+            standard="ND-07-2021",
+        ),
     )
     async with audit.sessions() as session:
         fair19 = await views.fairness(session, year=2019, commune_code=c, as_of=END_2019)
-        fair23 = await views.fairness(session, year=2023, commune_code=c,
-                                      as_of=date(2023, 12, 31))
+        fair23 = await views.fairness(session, year=2023, commune_code=c, as_of=date(2023, 12, 31))
         summary = await views.household_summary(session, h["above"])
     assert ratio(fair19.total.misclassification) == (2, 3)
     assert ratio(fair23.total.misclassification) == (0, 2)
     assert summary is None  # assessed, but never registered: no household drill-down
     assert await open_keys(audit, c) == {
-        f"misclassified_assessment:{h['between']}", f"misclassified_assessment:{h['above']}"}
-    await audit.feed(f.assessed(c, h["between"], income=800_000, recorded="near_poor",
-                                computed="near_poor", on=date(2019, 11, 1)))
+        f"misclassified_assessment:{h['between']}",
+        f"misclassified_assessment:{h['above']}",
+    }
+    await audit.feed(
+        f.assessed(
+            c,
+            h["between"],
+            income=800_000,
+            recorded="near_poor",
+            computed="near_poor",
+            on=date(2019, 11, 1),
+        )
+    )
     assert await open_keys(audit, c) == {f"misclassified_assessment:{h['above']}"}
 
 
@@ -213,11 +264,11 @@ async def test_application_and_housing_lags(audit: LedgerHarness) -> None:
     a1, a2, a3, loan = new_id(), new_id(), new_id(), new_id()
     await audit.feed(
         f.application_received(c, household, a1, kind="reassessment", on=date(2019, 5, 1)),
-        f.application_decided(c, household, a1, received_on=date(2019, 5, 1),
-                              on=date(2019, 5, 10)),
+        f.application_decided(c, household, a1, received_on=date(2019, 5, 1), on=date(2019, 5, 10)),
         f.application_received(c, household, a2, kind="fall_into_poverty", on=date(2019, 6, 3)),
-        f.application_decided(c, household, a2, received_on=date(2019, 6, 3),
-                              on=date(2019, 6, 14)),  # due Wednesday 12 June: late
+        f.application_decided(
+            c, household, a2, received_on=date(2019, 6, 3), on=date(2019, 6, 14)
+        ),  # due Wednesday 12 June: late
         f.application_received(c, household, a3, kind="reassessment", on=date(2019, 12, 1)),
         f.housing_applied(c, household, loan, on=date(2019, 3, 1)),
         f.housing_approved(c, household, loan, applied_on=date(2019, 3, 1), on=date(2019, 4, 1)),
@@ -226,18 +277,26 @@ async def test_application_and_housing_lags(audit: LedgerHarness) -> None:
     policy = AuditPolicy(housing_decision_days=30, housing_disbursement_days=30)
     await audit.evaluate(END_2019, policy)
     async with audit.sessions() as session:
-        view = await views.timeliness(session, year=2019, commune_code=c, as_of=END_2019,
-                                      policy=policy)
+        view = await views.timeliness(
+            session, year=2019, commune_code=c, as_of=END_2019, policy=policy
+        )
     lags = {s.measure: s for s in view.total.lags}
     decisions = lags["application_to_decision"]
     assert (decisions.completed, decisions.median_days, ratio(decisions.on_time)) == (
-        2, 10.0, (1, 2))
+        2,
+        10.0,
+        (1, 2),
+    )
     assert (decisions.open, decisions.open_overdue) == (1, 1)
     housing = lags["housing_application_to_decision"]
     assert (housing.completed, housing.median_days, ratio(housing.on_time)) == (1, 31.0, (0, 1))
     paid = lags["housing_approval_to_disbursement"]
     assert (paid.completed, paid.median_days, ratio(paid.on_time), paid.open) == (
-        1, 30.0, (1, 1), 0)
+        1,
+        30.0,
+        (1, 1),
+        0,
+    )
     assert await open_keys(audit, c) == {f"application_overdue:{a3}"}
 
 
@@ -247,12 +306,16 @@ async def test_targets_plan_against_actual(audit: LedgerHarness) -> None:
     classes = ["poor"] * 3 + ["near_poor"] * 2 + ["not_poor"] * 5
     w1, w2, w3, w4, e3, e4 = (new_id() for _ in range(6))
     await audit.feed(
-        *(f.registered(c, h, poverty_class=k, registered_on=date(2018, 12, 1))
-          for h, k in zip(households, classes, strict=True)),
-        f.reclassified(c, households[0], from_class="poor", to_class="not_poor",
-                       on=date(2019, 12, 1)),
-        f.reclassified(c, households[3], from_class="near_poor", to_class="not_poor",
-                       on=date(2019, 12, 1)),
+        *(
+            f.registered(c, h, poverty_class=k, registered_on=date(2018, 12, 1))
+            for h, k in zip(households, classes, strict=True)
+        ),
+        f.reclassified(
+            c, households[0], from_class="poor", to_class="not_poor", on=date(2019, 12, 1)
+        ),
+        f.reclassified(
+            c, households[3], from_class="near_poor", to_class="not_poor", on=date(2019, 12, 1)
+        ),
         f.target(c, 2019, placements=4, trainees=2),
         f.placed(c, w1, on=date(2019, 3, 1), period="2019"),
         f.placed(c, w1, on=date(2019, 8, 1), period="2019", repeat=True),  # counted once
@@ -290,17 +353,27 @@ async def every_view(audit: LedgerHarness, communes: list[str], households: list
     async with audit.sessions() as session:
         for c in [*communes, None]:
             for year in (2019, 2023):
-                for read in (views.overview, views.democracy, views.fairness, views.timeliness,
-                             views.targets):
-                    parts.append((await read(session, year=year, commune_code=c,
-                                             as_of=END_2019)).model_dump_json())
+                for read in (
+                    views.overview,
+                    views.democracy,
+                    views.fairness,
+                    views.timeliness,
+                    views.targets,
+                ):
+                    parts.append(
+                        (
+                            await read(session, year=year, commune_code=c, as_of=END_2019)
+                        ).model_dump_json()
+                    )
             page = await views.findings(session, commune_code=c, status=None, limit=1000)
             parts.append(page.model_dump_json())
         for h in households:
             summary = await views.household_summary(session, h, as_of=END_2019)
             parts.append(summary.model_dump_json() if summary else "none")
-        parts.extend(r.model_dump_json() for r in await views.commune_rows(
-            session, year=2019, as_of=END_2019))
+        parts.extend(
+            r.model_dump_json()
+            for r in await views.commune_rows(session, year=2019, as_of=END_2019)
+        )
     return "\n".join(parts)
 
 
@@ -310,8 +383,11 @@ async def test_rebuild_from_the_ledger_gives_identical_views(audit: LedgerHarnes
     _, cards = await card_events(c2)
     await audit.feed(*democracy, *cards)
     await audit.evaluate(END_2019)
-    await audit.feed(f.complaint_resolved(c1, ids["h"], ids["c3"], filed_on=date(2019, 11, 20),
-                                          resolved_on=date(2019, 12, 30)))  # one cleared
+    await audit.feed(
+        f.complaint_resolved(
+            c1, ids["h"], ids["c3"], filed_on=date(2019, 11, 20), resolved_on=date(2019, 12, 30)
+        )
+    )  # one cleared
     before = await every_view(audit, [c1, c2], [ids["h"]])
     assert "complaint_overdue" in before and '"status":"cleared"' in before
     published = len(audit.findings)

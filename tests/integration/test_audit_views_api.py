@@ -29,8 +29,9 @@ AUDIT_TOPIC = "ansinh.audit.v1"
 
 
 def settings(database_url: str, topics: str, data_dir: Path) -> Any:
-    return audit_settings(database_url, topics, data_dir, clock_date=CLOCK,
-                          findings_interval_seconds=3600)
+    return audit_settings(
+        database_url, topics, data_dir, clock_date=CLOCK, findings_interval_seconds=3600
+    )
 
 
 @pytest.fixture
@@ -67,25 +68,39 @@ async def test_findings_on_the_audit_topic_rebuild_and_csv(
         f.recognised(c, review, on=date(2019, 10, 14)),  # no meeting, no posting
         f.entitled(c, person, new_id(), starts_on=date(2019, 1, 15)),
         f.card(c, person, kept, issued_on=date(2019, 2, 1)),
-        f.card(c, person, duplicate, issued_on=date(2019, 6, 1), source="partner",
-               duplicate_of=kept),
+        f.card(
+            c, person, duplicate, issued_on=date(2019, 6, 1), source="partner", duplicate_of=kept
+        ),
     )
     inspector, admin = token(data_dir, "inspector"), token(data_dir, "admin")
     # One finding for the list: no meeting approved it, so it was never posted either.
     expected = {f"recognition_without_valid_meeting:{review}", f"duplicate_cards:{person}"}
     await eventually(lambda: _equals(open_findings(audit, inspector, c), expected))
-    raised = await read_events(topics, AUDIT_TOPIC, count=2, predicate=lambda e: (
-        e.type == "vn.ansinh.audit.finding_raised.v1" and e.subject in (review, person)))
+    raised = await read_events(
+        topics,
+        AUDIT_TOPIC,
+        count=2,
+        predicate=lambda e: (
+            e.type == "vn.ansinh.audit.finding_raised.v1" and e.subject in (review, person)
+        ),
+    )
     assert sorted(e.data["key"] for e in raised) == sorted(expected)
     duplicate_raised = next(e for e in raised if e.subject == person)
     assert duplicate_raised.data["commune_code"] == c
     assert len(duplicate_raised.data["evidence"]) == 2  # the two card_issued events
 
     await publish(topics, f.card_revoked(c, person, duplicate, on=date(2019, 12, 20)))
-    await eventually(lambda: _equals(open_findings(audit, inspector, c), expected - {
-        f"duplicate_cards:{person}"}))
-    cleared = await read_events(topics, AUDIT_TOPIC, count=1, predicate=lambda e: (
-        e.type == "vn.ansinh.audit.finding_cleared.v1" and e.subject == person))
+    await eventually(
+        lambda: _equals(
+            open_findings(audit, inspector, c), expected - {f"duplicate_cards:{person}"}
+        )
+    )
+    cleared = await read_events(
+        topics,
+        AUDIT_TOPIC,
+        count=1,
+        predicate=lambda e: e.type == "vn.ansinh.audit.finding_cleared.v1" and e.subject == person,
+    )
     assert cleared[0].data["finding_id"] == duplicate_raised.data["finding_id"]
 
     # The findings' own events come back onto the ledger (the trail of their subject) ...
@@ -99,13 +114,15 @@ async def test_findings_on_the_audit_topic_rebuild_and_csv(
     # ... so the ledger alone rebuilds identical views.
     assert await views_json(audit, inspector, c) == before
 
-    response = await audit.get("/findings.csv", params={"commune_code": c, "status": "all"},
-                               headers=bearer(inspector))
+    response = await audit.get(
+        "/findings.csv", params={"commune_code": c, "status": "all"}, headers=bearer(inspector)
+    )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert {(r["key"], r["status"]) for r in rows} == {
         (f"recognition_without_valid_meeting:{review}", "open"),
-        (f"duplicate_cards:{person}", "cleared")}
+        (f"duplicate_cards:{person}", "cleared"),
+    }
 
 
 async def _equals(probe: Any, expected: set[str]) -> bool:
@@ -121,8 +138,11 @@ async def test_who_may_read_the_views(
     audit: httpx.AsyncClient, topics: str, data_dir: Path
 ) -> None:
     mine, other, review = f.test_commune(), f.test_commune(), new_id()
-    await publish(topics, f.recognised(mine, review, on=date(2019, 10, 14)),
-                  f.recognised(other, new_id(), on=date(2019, 10, 14)))
+    await publish(
+        topics,
+        f.recognised(mine, review, on=date(2019, 10, 14)),
+        f.recognised(other, new_id(), on=date(2019, 10, 14)),
+    )
     operator = token(data_dir, "operator", services=("households",), communes=(mine,))
     inspector = token(data_dir, "inspector")
     for commune in (mine, other):
@@ -130,8 +150,9 @@ async def test_who_may_read_the_views(
     assert (await audit.get("/views/overview", params={"year": 2019})).status_code == 401
     assert (await audit.get("/findings")).status_code == 401
     for path in ("/views/democracy", "/findings"):
-        response = await audit.get(path, params={"year": 2019, "commune_code": other},
-                                   headers=bearer(operator))
+        response = await audit.get(
+            path, params={"year": 2019, "commune_code": other}, headers=bearer(operator)
+        )
         assert response.status_code == 403, response.text
     page = await get(audit, "/findings", operator)  # no commune asked: theirs only
     assert {item["commune_code"] for item in page["items"]} == {mine}
@@ -139,12 +160,16 @@ async def test_who_may_read_the_views(
     assert [row["commune_code"] for row in view["communes"]] == [mine]
     partner = token(data_dir, "partner")
     assert (await get(audit, "/views/fairness", partner, year=2019, commune_code=other))[
-        "commune_code"] == other
+        "commune_code"
+    ] == other
     for tok in (operator, inspector, partner):
         assert (await audit.post("/views/rebuild", headers=bearer(tok))).status_code == 403
         assert (await audit.post("/findings/evaluate", headers=bearer(tok))).status_code == 403
-    response = await audit.post("/findings/evaluate", params={"as_of": "2020-01-31"},
-                                headers=bearer(token(data_dir, "admin")))
+    response = await audit.post(
+        "/findings/evaluate",
+        params={"as_of": "2020-01-31"},
+        headers=bearer(token(data_dir, "admin")),
+    )
     assert response.status_code == 200 and response.json()["as_of"] == "2020-01-31"
 
 
@@ -166,21 +191,34 @@ async def test_a_household_recorded_poor_above_the_line_in_the_households_servic
         household_id = response.json()["household_id"]
         response = await hh.post(
             f"/households/{household_id}/assessments",
-            json={"assessed_on": "2019-10-01", "income_per_person_month": 1_200_000,
-                  "recorded_class": "poor", "override_reason": "village head insisted"},
-            headers=bearer(admin))
+            json={
+                "assessed_on": "2019-10-01",
+                "income_per_person_month": 1_200_000,
+                "recorded_class": "poor",
+                "override_reason": "village head insisted",
+            },
+            headers=bearer(admin),
+        )
         assert response.status_code == 201, response.text
         inspector = token(data_dir, "inspector")
         key = f"misclassified_assessment:{household_id}"
 
         async def flagged() -> bool:
-            page = await get(audit, "/findings", inspector, kind="misclassified_assessment",
-                             commune_code=factories.COMMUNE_NHON_HUNG, limit=1000)
+            page = await get(
+                audit,
+                "/findings",
+                inspector,
+                kind="misclassified_assessment",
+                commune_code=factories.COMMUNE_NHON_HUNG,
+                limit=1000,
+            )
             return any(item["key"] == key for item in page["items"])
 
         await eventually(flagged)
         summary = await get(audit, f"/views/households/{household_id}", inspector)
-        assert [(a["recorded_class"], a["expected_class"], a["misclassified"])
-                for a in summary["assessments"]] == [("poor", "other", True)]
+        assert [
+            (a["recorded_class"], a["expected_class"], a["misclassified"])
+            for a in summary["assessments"]
+        ] == [("poor", "other", True)]
         assert len(summary["members"]) == 3 and summary["current_class"] == "unclassified"
         assert "full_name" not in str(summary) and [f["key"] for f in summary["findings"]] == [key]

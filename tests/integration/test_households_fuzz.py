@@ -40,14 +40,21 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
 ]
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": 20250917,
-    "generation": {"mode": "all", "max-examples": 25, "deterministic": True, "database": "none",
-                   # The admin token is sent with every case; generated credentials only get 401s.
-                   "with-security-parameters": False},
-    # The coverage phase would double the run time for boundary cases the fuzzing finds too.
-    "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20250917,
+        "generation": {
+            "mode": "all",
+            "max-examples": 25,
+            "deterministic": True,
+            "database": "none",
+            # The admin token is sent with every case; generated credentials only get 401s.
+            "with-security-parameters": False,
+        },
+        # The coverage phase would double the run time for boundary cases the fuzzing finds too.
+        "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+    }
+)
 
 
 def _openapi_document() -> dict[str, Any]:
@@ -86,8 +93,9 @@ def flatmap_body(ctx: schemathesis.HookContext, values: Any) -> st.SearchStrateg
     return _sometimes_seeded(values)
 
 
-def client_errors_are_problem_documents(ctx: Any, response: schemathesis.Response,
-                                         case: schemathesis.Case) -> None:
+def client_errors_are_problem_documents(
+    ctx: Any, response: schemathesis.Response, case: schemathesis.Case
+) -> None:
     """A 4xx is an RFC 9457 problem document whose status is the response's."""
     if not 400 <= response.status_code < 500:
         return
@@ -96,9 +104,14 @@ def client_errors_are_problem_documents(ctx: Any, response: schemathesis.Respons
     assert response.json()["status"] == response.status_code
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance,
-          client_errors_are_problem_documents]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    client_errors_are_problem_documents,
+]
 
 
 @pytest.fixture(scope="module")
@@ -115,11 +128,18 @@ def households_url(topics: str, fuzz_data_dir: Path) -> Iterator[str]:
     """
     settings = HouseholdsSettings(
         database_url=f"sqlite+aiosqlite:///{fuzz_data_dir / 'households.db'}",
-        kafka_bootstrap_servers=topics, data_dir=fuzz_data_dir, relay_poll_seconds=0.2,
-        log_level="WARNING", kafka_session_timeout_ms=2000)
+        kafka_bootstrap_servers=topics,
+        data_dir=fuzz_data_dir,
+        relay_poll_seconds=0.2,
+        log_level="WARNING",
+        kafka_session_timeout_ms=2000,
+    )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+    )
     thread = threading.Thread(target=server.run, name="households-fuzz", daemon=True)
     thread.start()
     deadline = time.monotonic() + 90
@@ -139,6 +159,7 @@ def households_url(topics: str, fuzz_data_dir: Path) -> Iterator[str]:
 def _seed(url: str, admin: dict[str, str]) -> dict[str, Any]:
     """One of each resource the API addresses by id, registered over HTTP."""
     with httpx.Client(base_url=url, headers=admin, timeout=30) as client:
+
         def created(path: str, body: dict[str, Any]) -> dict[str, Any]:
             response = client.post(path, json=body)
             assert response.status_code == 201, response.text
@@ -147,16 +168,28 @@ def _seed(url: str, admin: dict[str, str]) -> dict[str, Any]:
 
         household = created("/households", factories.household())
         household_id = household["household_id"]
-        assessment = created(f"/households/{household_id}/assessments",
-                             {"assessed_on": "2024-09-20", "income_per_person_month": 1_200_000})
-        review = created("/reviews", {"commune_code": factories.COMMUNE_NHON_HUNG,
-                                      "village": "Ấp Hòa Thuận", "year": 2024,
-                                      "opened_on": "2024-09-16", "household_ids": [household_id]})
-        complaint = created("/complaints", {"household_id": household_id,
-                                            "filed_on": "2024-10-01", "subject": "thu nhập"})
-        application = created("/applications", {"household_id": household_id,
-                                                 "kind": "reassessment",
-                                                 "received_on": "2024-03-01"})
+        assessment = created(
+            f"/households/{household_id}/assessments",
+            {"assessed_on": "2024-09-20", "income_per_person_month": 1_200_000},
+        )
+        review = created(
+            "/reviews",
+            {
+                "commune_code": factories.COMMUNE_NHON_HUNG,
+                "village": "Ấp Hòa Thuận",
+                "year": 2024,
+                "opened_on": "2024-09-16",
+                "household_ids": [household_id],
+            },
+        )
+        complaint = created(
+            "/complaints",
+            {"household_id": household_id, "filed_on": "2024-10-01", "subject": "thu nhập"},
+        )
+        application = created(
+            "/applications",
+            {"household_id": household_id, "kind": "reassessment", "received_on": "2024-03-01"},
+        )
     return {
         "household_id": household_id,
         "household_ids": [household_id],
@@ -171,33 +204,47 @@ def _seed(url: str, admin: dict[str, str]) -> dict[str, Any]:
 
 @schema.parametrize()
 def test_households_api_answers_every_request_as_documented(
-        case: schemathesis.Case, households_url: str, fuzz_data_dir: Path) -> None:
+    case: schemathesis.Case, households_url: str, fuzz_data_dir: Path
+) -> None:
     response = case.call(base_url=households_url, headers=bearer(token(fuzz_data_dir)))
     case.validate_response(response, checks=CHECKS)
 
 
-@pytest.mark.parametrize(("path", "change", "field"), [
-    # Deadlines are computed from these days: past the calendar's end they overflowed (500).
-    ("/complaints", {"filed_on": "9999-12-31"}, "body.filed_on"),
-    ("/applications", {"received_on": "9999-12-30"}, "body.received_on"),
-    # PostgreSQL text cannot hold U+0000: the insert failed after validation (500).
-    ("/complaints", {"subject": "thu nhập\u0000"}, "body.subject"),
-    ("/households", {"village": "Ấp\u0000"}, "body.village"),
-    # Arabic-Indic digits matched the commune code's \d.
-    ("/households", {"commune_code": "٣٠٣٣٧"}, "body.commune_code"),
-])
+@pytest.mark.parametrize(
+    ("path", "change", "field"),
+    [
+        # Deadlines are computed from these days: past the calendar's end they overflowed (500).
+        ("/complaints", {"filed_on": "9999-12-31"}, "body.filed_on"),
+        ("/applications", {"received_on": "9999-12-30"}, "body.received_on"),
+        # PostgreSQL text cannot hold U+0000: the insert failed after validation (500).
+        ("/complaints", {"subject": "thu nhập\u0000"}, "body.subject"),
+        ("/households", {"village": "Ấp\u0000"}, "body.village"),
+        # Arabic-Indic digits matched the commune code's \d.
+        ("/households", {"commune_code": "٣٠٣٣٧"}, "body.commune_code"),
+    ],
+)
 def test_input_the_fuzzer_rarely_draws_is_a_problem_naming_the_field(
-        households_url: str, fuzz_data_dir: Path, path: str, change: dict[str, str],
-        field: str) -> None:
+    households_url: str, fuzz_data_dir: Path, path: str, change: dict[str, str], field: str
+) -> None:
     valid = {
-        "/complaints": {"household_id": SEEDED["household_id"], "filed_on": "2024-10-02",
-                        "subject": "thu nhập"},
-        "/applications": {"household_id": SEEDED["household_id"], "kind": "leave_poverty",
-                          "received_on": "2024-03-02"},
+        "/complaints": {
+            "household_id": SEEDED["household_id"],
+            "filed_on": "2024-10-02",
+            "subject": "thu nhập",
+        },
+        "/applications": {
+            "household_id": SEEDED["household_id"],
+            "kind": "leave_poverty",
+            "received_on": "2024-03-02",
+        },
         "/households": factories.household(),
     }[path]
-    response = httpx.post(households_url + path, json={**valid, **change},
-                          headers=bearer(token(fuzz_data_dir)), timeout=30)
+    response = httpx.post(
+        households_url + path,
+        json={**valid, **change},
+        headers=bearer(token(fuzz_data_dir)),
+        timeout=30,
+    )
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert [error["field"] for error in response.json()["errors"]] == [field]

@@ -23,11 +23,14 @@ from tests.support import bearer, read_events, running_app, token
 pytestmark = pytest.mark.integration
 
 
-def households_with_refs(count: int, *, commune: str = factories.COMMUNE_NHON_HUNG,
-                         members: int = 3) -> list[dict[str, Any]]:
+def households_with_refs(
+    count: int, *, commune: str = factories.COMMUNE_NHON_HUNG, members: int = 3
+) -> list[dict[str, Any]]:
     batch = uuid.uuid4().hex[:8]
-    return [{**factories.household(commune=commune, members=members),
-             "household_ref": f"{batch}-{i}"} for i in range(count)]
+    return [
+        {**factories.household(commune=commune, members=members), "household_ref": f"{batch}-{i}"}
+        for i in range(count)
+    ]
 
 
 def as_csv(households: list[dict[str, Any]]) -> bytes:
@@ -42,16 +45,22 @@ def as_csv(households: list[dict[str, Any]]) -> bytes:
     return b"\xef\xbb\xbf" + out.getvalue().encode()
 
 
-async def import_csv(client: httpx.AsyncClient, headers: dict[str, str], content: bytes,
-                     **params: str) -> httpx.Response:
+async def import_csv(
+    client: httpx.AsyncClient, headers: dict[str, str], content: bytes, **params: str
+) -> httpx.Response:
     """POST the CSV as the multipart field ``file``, as a browser form sends it."""
-    return await client.post("/imports/households", params=params, headers=headers,
-                             files={"file": ("households.csv", content, "text/csv")})
+    return await client.post(
+        "/imports/households",
+        params=params,
+        headers=headers,
+        files={"file": ("households.csv", content, "text/csv")},
+    )
 
 
 def counts(report: dict[str, Any]) -> tuple[int, ...]:
-    return tuple(report[k] for k in ("rows_read", "accepted", "rejected", "imported",
-                                     "skipped_existing"))
+    return tuple(
+        report[k] for k in ("rows_read", "accepted", "rejected", "imported", "skipped_existing")
+    )
 
 
 async def registered_refs(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, str]:
@@ -62,7 +71,8 @@ async def registered_refs(client: httpx.AsyncClient, headers: dict[str, str]) ->
 
 
 async def test_a_valid_csv_is_imported_and_its_events_are_published(
-        households: httpx.AsyncClient, topics: str, data_dir: Path) -> None:
+    households: httpx.AsyncClient, topics: str, data_dir: Path
+) -> None:
     headers = bearer(token(data_dir))
     rows = households_with_refs(3)
     response = await import_csv(households, headers, as_csv(rows))
@@ -73,8 +83,9 @@ async def test_a_valid_csv_is_imported_and_its_events_are_published(
 
     ids = await registered_refs(households, headers)
     assert set(ids) == {h["household_ref"] for h in rows}
-    events = await read_events(topics, topic_for("households"), count=12,
-                               predicate=lambda e: e.subject in ids.values())
+    events = await read_events(
+        topics, topic_for("households"), count=12, predicate=lambda e: e.subject in ids.values()
+    )
     kinds = [e.type.split(".")[3] for e in events]
     assert kinds.count("household_registered") == 3 and kinds.count("person_added") == 9
     wire = json.dumps([e.data for e in events])
@@ -82,7 +93,8 @@ async def test_a_valid_csv_is_imported_and_its_events_are_published(
 
 
 async def test_bad_rows_are_reported_by_line_and_nothing_is_written(
-        households: httpx.AsyncClient, data_dir: Path) -> None:
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
     headers = bearer(token(data_dir))
     already = factories.household(members=2)
     assert (await households.post("/households", json=already, headers=headers)).status_code == 201
@@ -99,7 +111,11 @@ async def test_bad_rows_are_reported_by_line_and_nothing_is_written(
     assert response.headers["content-type"] == "application/problem+json"
     report = response.json()["report"]
     assert [(e["line"], e["field"]) for e in report["errors"]] == [
-        (3, "citizen_id"), (4, "full_name"), (8, "citizen_id"), (10, "citizen_id")]
+        (3, "citizen_id"),
+        (4, "full_name"),
+        (8, "citizen_id"),
+        (10, "citizen_id"),
+    ]
     messages = [e["message"] for e in report["errors"]]
     assert "encodes male, but sex is female" in messages[0]
     assert messages[1] == "Field required"
@@ -111,7 +127,8 @@ async def test_bad_rows_are_reported_by_line_and_nothing_is_written(
 
 
 async def test_running_the_same_file_again_skips_what_was_imported(
-        households: httpx.AsyncClient, data_dir: Path) -> None:
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
     headers = bearer(token(data_dir))
     content = as_csv(households_with_refs(3))
     first = await import_csv(households, headers, content)
@@ -122,11 +139,13 @@ async def test_running_the_same_file_again_skips_what_was_imported(
     assert len(await registered_refs(households, headers)) == 3
 
 
-async def test_a_dry_run_validates_without_writing(households: httpx.AsyncClient,
-                                                   data_dir: Path) -> None:
+async def test_a_dry_run_validates_without_writing(
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
     headers = bearer(token(data_dir))
-    response = await import_csv(households, headers, as_csv(households_with_refs(2)),
-                                dry_run="true")
+    response = await import_csv(
+        households, headers, as_csv(households_with_refs(2)), dry_run="true"
+    )
     assert response.status_code == 200, response.text
     assert counts(response.json()) == (6, 2, 0, 0, 0)
     assert response.json()["dry_run"] is True
@@ -134,61 +153,87 @@ async def test_a_dry_run_validates_without_writing(households: httpx.AsyncClient
 
 
 async def test_an_operator_cannot_import_households_of_another_commune(
-        households: httpx.AsyncClient, data_dir: Path) -> None:
-    operator = bearer(token(data_dir, "operator", services=("households",),
-                            communes=(factories.COMMUNE_AN_CU,)))
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
+    operator = bearer(
+        token(data_dir, "operator", services=("households",), communes=(factories.COMMUNE_AN_CU,))
+    )
     rows = households_with_refs(1, commune=factories.COMMUNE_AN_CU) + households_with_refs(
-        1, commune=factories.COMMUNE_NHON_HUNG)
+        1, commune=factories.COMMUNE_NHON_HUNG
+    )
     response = await import_csv(households, operator, as_csv(rows))
     assert response.status_code == 422, response.text
     errors = response.json()["report"]["errors"]
-    assert errors == [{"line": 5, "field": "commune_code",
-                       "message": f"not authorised to import households of commune "
-                                  f"{factories.COMMUNE_NHON_HUNG}"}]
+    assert errors == [
+        {
+            "line": 5,
+            "field": "commune_code",
+            "message": f"not authorised to import households of commune "
+            f"{factories.COMMUNE_NHON_HUNG}",
+        }
+    ]
     assert await registered_refs(households, bearer(token(data_dir))) == {}
 
 
-async def test_json_array_and_ndjson_bodies_are_imported(households: httpx.AsyncClient,
-                                                         data_dir: Path) -> None:
+async def test_json_array_and_ndjson_bodies_are_imported(
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
     headers = bearer(token(data_dir))
     array, lines = households_with_refs(2), households_with_refs(2)
-    response = await households.post("/imports/households", content=json.dumps(array),
-                                     headers={**headers, "Content-Type": "application/json"})
+    response = await households.post(
+        "/imports/households",
+        content=json.dumps(array),
+        headers={**headers, "Content-Type": "application/json"},
+    )
     assert response.status_code == 200, response.text
     assert (response.json()["format"], counts(response.json())) == ("json", (2, 2, 0, 2, 0))
     ndjson = "\n".join(json.dumps(h) for h in lines) + "\n"
-    response = await households.post("/imports/households", content=ndjson,
-                                     headers={**headers, "Content-Type": "application/x-ndjson"})
+    response = await households.post(
+        "/imports/households",
+        content=ndjson,
+        headers={**headers, "Content-Type": "application/x-ndjson"},
+    )
     assert response.status_code == 200, response.text
     assert (response.json()["format"], counts(response.json())) == ("ndjson", (2, 2, 0, 2, 0))
     assert len(await registered_refs(households, headers)) == 4
 
 
-async def test_json_errors_name_the_element_and_field_path(households: httpx.AsyncClient,
-                                                           data_dir: Path) -> None:
+async def test_json_errors_name_the_element_and_field_path(
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
     array = households_with_refs(3)
     array[1]["members"][0]["sex"] = "unknown"
     del array[2]["household_ref"]
     headers = {**bearer(token(data_dir)), "Content-Type": "application/json"}
-    response = await households.post("/imports/households", content=json.dumps(array),
-                                     headers=headers)
+    response = await households.post(
+        "/imports/households", content=json.dumps(array), headers=headers
+    )
     assert response.status_code == 422, response.text
     assert [(e["line"], e["field"]) for e in response.json()["report"]["errors"]] == [
-        (1, "members.0.sex"), (2, "household_ref")]
+        (1, "members.0.sex"),
+        (2, "household_ref"),
+    ]
 
 
 @pytest.fixture
-async def limited_households(tmp_path: Path, topics: str,
-                             data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def limited_households(
+    tmp_path: Path, topics: str, data_dir: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     """The app (on SQLite) with small body limits: 1 kB for the API, 20 kB for imports."""
-    settings = households_settings(f"sqlite+aiosqlite:///{tmp_path / 'limited.db'}", topics,
-                                   data_dir, max_body_bytes=1_000, max_import_bytes=20_000)
+    settings = households_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'limited.db'}",
+        topics,
+        data_dir,
+        max_body_bytes=1_000,
+        max_import_bytes=20_000,
+    )
     async with running_app(create(settings)) as client:
         yield client
 
 
 async def test_a_file_over_the_import_limit_is_refused_with_413(
-        limited_households: httpx.AsyncClient, data_dir: Path) -> None:
+    limited_households: httpx.AsyncClient, data_dir: Path
+) -> None:
     headers = {**bearer(token(data_dir)), "Content-Type": "text/csv"}
     small = as_csv(households_with_refs(4))
     assert 1_000 < len(small) < 20_000
@@ -203,26 +248,31 @@ async def test_a_file_over_the_import_limit_is_refused_with_413(
 
     async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
         for start in range(0, len(large), 4096):
-            yield large[start:start + 4096]
-    streamed = await limited_households.post("/imports/households", content=chunked(),
-                                             headers=headers)
+            yield large[start : start + 4096]
+
+    streamed = await limited_households.post(
+        "/imports/households", content=chunked(), headers=headers
+    )
     assert streamed.status_code == 413
-    plain = await limited_households.post("/imports/households", content=small,
-                                          headers={**headers, "Content-Type": "text/plain"})
+    plain = await limited_households.post(
+        "/imports/households", content=small, headers={**headers, "Content-Type": "text/plain"}
+    )
     assert plain.status_code == 415
     assert len(await registered_refs(limited_households, bearer(token(data_dir)))) == 4
 
 
 async def test_csv_rows_of_one_household_must_be_consecutive_and_agree(
-        households: httpx.AsyncClient, data_dir: Path) -> None:
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
     a, b = households_with_refs(2, members=2)  # lines 2-3 and 4-5
 
     def one_more_row(household: dict[str, Any], relation: str, **changes: str) -> bytes:
         person = factories.person(relation=relation, year=2015)
         return as_csv([{**household, **changes, "members": [person]}]).split(b"\r\n")[1] + b"\r\n"
 
-    content = (as_csv([a, b]) + one_more_row(b, "child", village="Ấp Khác")
-               + one_more_row(a, "head"))  # a valid household on its own, but a's ref again
+    content = (
+        as_csv([a, b]) + one_more_row(b, "child", village="Ấp Khác") + one_more_row(a, "head")
+    )  # a valid household on its own, but a's ref again
     response = await import_csv(households, bearer(token(data_dir)), content)
     assert response.status_code == 422, response.text
     errors = response.json()["report"]["errors"]
@@ -232,14 +282,20 @@ async def test_csv_rows_of_one_household_must_be_consecutive_and_agree(
 
 
 async def test_an_import_restricted_to_a_commune_rejects_the_others(
-        households: httpx.AsyncClient, data_dir: Path) -> None:
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
     rows = households_with_refs(1, commune=factories.COMMUNE_AN_CU)
-    response = await import_csv(households, bearer(token(data_dir)), as_csv(rows),
-                                commune_code=factories.COMMUNE_NHON_HUNG)
+    response = await import_csv(
+        households, bearer(token(data_dir)), as_csv(rows), commune_code=factories.COMMUNE_NHON_HUNG
+    )
     assert response.status_code == 422, response.text
-    assert response.json()["report"]["errors"] == [{
-        "line": 2, "field": "commune_code",
-        "message": f"this import is restricted to commune {factories.COMMUNE_NHON_HUNG}"}]
+    assert response.json()["report"]["errors"] == [
+        {
+            "line": 2,
+            "field": "commune_code",
+            "message": f"this import is restricted to commune {factories.COMMUNE_NHON_HUNG}",
+        }
+    ]
     header_only = b"household_ref,commune_code\n"
     response = await import_csv(households, bearer(token(data_dir)), header_only)
     assert response.status_code == 422

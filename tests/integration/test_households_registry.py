@@ -18,7 +18,9 @@ def operator(data_dir: Path, commune: str = factories.COMMUNE_NHON_HUNG) -> dict
 
 
 async def count_households(client: httpx.AsyncClient, data_dir: Path) -> int:
-    response = await client.get("/households", params={"limit": 500}, headers=bearer(token(data_dir)))
+    response = await client.get(
+        "/households", params={"limit": 500}, headers=bearer(token(data_dir))
+    )
     assert response.status_code == 200
     return len(response.json()["items"])
 
@@ -26,8 +28,13 @@ async def count_households(client: httpx.AsyncClient, data_dir: Path) -> int:
 async def test_every_endpoint_but_health_needs_a_token(households: httpx.AsyncClient) -> None:
     assert (await households.get("/healthz")).status_code == 200
     assert (await households.get("/readyz")).json()["checks"] == {"database": True, "broker": True}
-    for method, path in [("GET", "/households"), ("POST", "/households"), ("GET", "/standards"),
-                         ("GET", "/households/x/assessments"), ("POST", "/classify")]:
+    for method, path in [
+        ("GET", "/households"),
+        ("POST", "/households"),
+        ("GET", "/standards"),
+        ("GET", "/households/x/assessments"),
+        ("POST", "/classify"),
+    ]:
         response = await households.request(method, path)
         assert response.status_code == 401, (method, path)
         assert response.headers["content-type"].startswith("application/problem+json")
@@ -36,8 +43,12 @@ async def test_every_endpoint_but_health_needs_a_token(households: httpx.AsyncCl
     assert (await households.get("/households", headers=forged)).status_code == 401
 
 
-async def test_operator_writes_only_in_own_commune(households: httpx.AsyncClient, data_dir: Path) -> None:
-    mine = await households.post("/households", json=factories.household(), headers=operator(data_dir))
+async def test_operator_writes_only_in_own_commune(
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
+    mine = await households.post(
+        "/households", json=factories.household(), headers=operator(data_dir)
+    )
     assert mine.status_code == 201
     other = factories.household(commune=factories.COMMUNE_AN_CU)
     refused = await households.post("/households", json=other, headers=operator(data_dir))
@@ -50,12 +61,15 @@ async def test_operator_writes_only_in_own_commune(households: httpx.AsyncClient
     assert admin_made.status_code == 201
     listed = (await households.get("/households", headers=operator(data_dir))).json()["items"]
     assert {h["commune_code"] for h in listed} == {factories.COMMUNE_NHON_HUNG}
-    hidden = await households.get(f"/households/{admin_made.json()['household_id']}", headers=operator(data_dir))
+    hidden = await households.get(
+        f"/households/{admin_made.json()['household_id']}", headers=operator(data_dir)
+    )
     assert hidden.status_code == 403
 
 
 async def test_invalid_input_is_422_naming_the_field_and_writes_nothing(
-        households: httpx.AsyncClient, data_dir: Path) -> None:
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
     before = await count_households(households, data_dir)
     body = factories.household()
     body["members"][1]["citizen_id"] = "089123"  # too short
@@ -72,9 +86,13 @@ async def test_invalid_input_is_422_naming_the_field_and_writes_nothing(
     assert await count_households(households, data_dir) == before
 
 
-async def test_duplicate_citizen_id_is_refused(households: httpx.AsyncClient, data_dir: Path) -> None:
+async def test_duplicate_citizen_id_is_refused(
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
     first = factories.household()
-    assert (await households.post("/households", json=first, headers=bearer(token(data_dir)))).status_code == 201
+    assert (
+        await households.post("/households", json=first, headers=bearer(token(data_dir)))
+    ).status_code == 201
     before = await count_households(households, data_dir)
     second = factories.household()
     second["members"][0] = dict(first["members"][0])
@@ -84,46 +102,81 @@ async def test_duplicate_citizen_id_is_refused(households: httpx.AsyncClient, da
     assert await count_households(households, data_dir) == before
 
 
-async def test_assessment_classifies_by_the_standard_in_force(households: httpx.AsyncClient,
-                                                              data_dir: Path) -> None:
-    created = await households.post("/households", json=factories.household(), headers=bearer(token(data_dir)))
+async def test_assessment_classifies_by_the_standard_in_force(
+    households: httpx.AsyncClient, data_dir: Path
+) -> None:
+    created = await households.post(
+        "/households", json=factories.household(), headers=bearer(token(data_dir))
+    )
     household_id = created.json()["household_id"]
-    response = await households.post(f"/households/{household_id}/assessments", headers=bearer(token(data_dir)),
-                                     json={"assessed_on": "2019-10-01", "income_per_person_month": 800_000,
-                                           "deprived_indicators": ["hygienic_latrine", "water_source",
-                                                                   "information_assets"]})
+    response = await households.post(
+        f"/households/{household_id}/assessments",
+        headers=bearer(token(data_dir)),
+        json={
+            "assessed_on": "2019-10-01",
+            "income_per_person_month": 800_000,
+            "deprived_indicators": ["hygienic_latrine", "water_source", "information_assets"],
+        },
+    )
     assert response.status_code == 201, response.text
     assessment = response.json()
     assert assessment["standard_code"] == "QD-59-2015"
     assert assessment["computed_class"] == assessment["recorded_class"] == "poor"
-    unknown = await households.post(f"/households/{household_id}/assessments", headers=bearer(token(data_dir)),
-                                    json={"assessed_on": "2023-10-01", "income_per_person_month": 800_000,
-                                          "deprived_indicators": ["hygienic_latrine"]})
+    unknown = await households.post(
+        f"/households/{household_id}/assessments",
+        headers=bearer(token(data_dir)),
+        json={
+            "assessed_on": "2023-10-01",
+            "income_per_person_month": 800_000,
+            "deprived_indicators": ["hygienic_latrine"],
+        },
+    )
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "body.deprived_indicators"
-    override = await households.post(f"/households/{household_id}/assessments", headers=bearer(token(data_dir)),
-                                     json={"assessed_on": "2019-10-01", "income_per_person_month": 2_000_000,
-                                           "recorded_class": "poor"})
+    override = await households.post(
+        f"/households/{household_id}/assessments",
+        headers=bearer(token(data_dir)),
+        json={
+            "assessed_on": "2019-10-01",
+            "income_per_person_month": 2_000_000,
+            "recorded_class": "poor",
+        },
+    )
     assert override.status_code == 422  # an override needs its reason
 
 
-async def test_personal_data_reads_are_recorded(households: httpx.AsyncClient, data_dir: Path, topics: str) -> None:
+async def test_personal_data_reads_are_recorded(
+    households: httpx.AsyncClient, data_dir: Path, topics: str
+) -> None:
     from shared.events import topic_for
     from tests.support import read_events
 
-    created = await households.post("/households", json=factories.household(), headers=bearer(token(data_dir)))
+    created = await households.post(
+        "/households", json=factories.household(), headers=bearer(token(data_dir))
+    )
     person_id = created.json()["members"][0]["person_id"]
     assert "full_name" not in created.json()["members"][0]
-    service = bearer(token(data_dir, "service", services=("insurance",), subject="service:insurance"))
-    response = await households.get(f"/persons/{person_id}/personal-data", params={"purpose": "card export"},
-                                    headers=service)
+    service = bearer(
+        token(data_dir, "service", services=("insurance",), subject="service:insurance")
+    )
+    response = await households.get(
+        f"/persons/{person_id}/personal-data", params={"purpose": "card export"}, headers=service
+    )
     assert response.status_code == 200
     assert response.json()["full_name"] == "Nguyễn Văn An"
     partner = bearer(token(data_dir, "partner"))
-    assert (await households.get(f"/persons/{person_id}/personal-data", params={"purpose": "curious"},
-                                 headers=partner)).status_code == 403
-    reads = await read_events(topics, topic_for("households"), count=1,
-                              predicate=lambda e: e.type.endswith("personal_data_read.v1")
-                              and e.data["person_id"] == person_id)
+    assert (
+        await households.get(
+            f"/persons/{person_id}/personal-data", params={"purpose": "curious"}, headers=partner
+        )
+    ).status_code == 403
+    reads = await read_events(
+        topics,
+        topic_for("households"),
+        count=1,
+        predicate=lambda e: (
+            e.type.endswith("personal_data_read.v1") and e.data["person_id"] == person_id
+        ),
+    )
     assert reads[0].data["reader_subject"] == "service:insurance"
     assert reads[0].data["purpose"] == "card export"

@@ -15,8 +15,11 @@ from shared.migrations import SERVICES_DIR, upgrade_to_head
 
 pytestmark = pytest.mark.integration
 
-SERVICES = sorted(m.name for m in pkgutil.iter_modules(services.__path__)
-                  if (SERVICES_DIR / m.name / "migrations" / "env.py").exists())
+SERVICES = sorted(
+    m.name
+    for m in pkgutil.iter_modules(services.__path__)
+    if (SERVICES_DIR / m.name / "migrations" / "env.py").exists()
+)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -28,8 +31,12 @@ async def test_migrations_match_models(service: str, database_url: str) -> None:
     try:
         async with engine.connect() as conn:
             diff = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": False}),
-                                              metadata))
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": False}), metadata
+                )
+            )
     finally:
         await engine.dispose()
-    assert diff == [], f"{service}: models and migrations differ; run make migration SERVICE={service}"
+    assert diff == [], (
+        f"{service}: models and migrations differ; run make migration SERVICE={service}"
+    )

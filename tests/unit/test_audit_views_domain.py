@@ -56,8 +56,9 @@ class TestPovertyStandard2016:
             ("urban", 1_300_001, (), "other"),
         ],
     )
-    def test_income_band_rule(self, area: str, income: int, deprived: tuple[str, ...],
-                              expected: str) -> None:
+    def test_income_band_rule(
+        self, area: str, income: int, deprived: tuple[str, ...], expected: str
+    ) -> None:
         assert expected_class(area, income, deprived, D2019) == expected
 
     def test_only_the_standards_own_indicators_count(self) -> None:
@@ -75,8 +76,9 @@ class TestPovertyStandard2022:
             ("urban", 2_000_001, (), "other"),
         ],
     )
-    def test_multidimensional_rule(self, area: str, income: int, deprived: tuple[str, ...],
-                                   expected: str) -> None:
+    def test_multidimensional_rule(
+        self, area: str, income: int, deprived: tuple[str, ...], expected: str
+    ) -> None:
         assert expected_class(area, income, deprived, D2023) == expected
 
     def test_decree_351_lines_from_2027(self) -> None:
@@ -141,8 +143,13 @@ class TestDeadlines:
 
     @pytest.mark.parametrize(
         ("quorum", "attendees", "agreeing", "qualifies"),
-        [(True, 40, 20, True), (True, 40, 19, False), (False, 40, 40, False),
-         (True, 0, 0, False), (True, 1, 1, True)],
+        [
+            (True, 40, 20, True),
+            (True, 40, 19, False),
+            (False, 40, 40, False),
+            (True, 0, 0, False),
+            (True, 1, 1, True),
+        ],
     )
     def test_meeting_needs_quorum_and_half_agreeing(
         self, quorum: bool, attendees: int, agreeing: int, qualifies: bool
@@ -154,8 +161,9 @@ class TestCardCover:
     policy = AuditPolicy(card_service_standard_days=30, excess_tolerance_days=1)
     start = date(2019, 1, 15)
 
-    def card(self, issued: date, closed: date | None = None,
-             valid_to: date = date(2019, 12, 31)) -> CardSpan:
+    def card(
+        self, issued: date, closed: date | None = None, valid_to: date = date(2019, 12, 31)
+    ) -> CardSpan:
         return CardSpan("c", issued, valid_to, closed)
 
     def test_entitled_without_card_is_excluded_only_past_the_standard(self) -> None:
@@ -165,8 +173,9 @@ class TestCardCover:
 
     def test_an_active_card_or_no_entitlement_is_no_exclusion(self) -> None:
         on = date(2019, 6, 1)
-        assert not excluded_on([Cover(self.start, None)], [self.card(date(2019, 5, 1))], on,
-                               self.policy)
+        assert not excluded_on(
+            [Cover(self.start, None)], [self.card(date(2019, 5, 1))], on, self.policy
+        )
         assert not excluded_on([Cover(self.start, date(2019, 3, 1))], [], on, self.policy)
 
     def test_waiting_restarts_when_the_last_card_ended(self) -> None:
@@ -196,15 +205,20 @@ class TestCardCover:
         assert card_wait_days(covers, [], first) == 30
         again = CardSpan("again", date(2019, 6, 1), date(2020, 5, 31), None)
         assert card_wait_days(covers, [first], again) == 61  # waiting since 1 April
-        assert card_wait_days(covers, [again], CardSpan("dup", date(2019, 7, 1),
-                                                        date(2020, 6, 30), None)) is None
+        assert (
+            card_wait_days(
+                covers, [again], CardSpan("dup", date(2019, 7, 1), date(2020, 6, 30), None)
+            )
+            is None
+        )
         assert card_wait_days([], [], first) is None  # no entitlement: not a wait
 
     def test_card_activity_window(self) -> None:
         card = self.card(date(2019, 3, 1), closed=date(2019, 5, 1))
-        assert [card.active_on(d) for d in (date(2019, 2, 28), date(2019, 3, 1),
-                                            date(2019, 4, 30), date(2019, 5, 1))] == [
-            False, True, True, False]
+        assert [
+            card.active_on(d)
+            for d in (date(2019, 2, 28), date(2019, 3, 1), date(2019, 4, 30), date(2019, 5, 1))
+        ] == [False, True, True, False]
 
 
 class TestStatistics:
@@ -215,7 +229,11 @@ class TestStatistics:
 
     def test_backlog_buckets(self) -> None:
         assert backlog_counts([0, 7, 8, 30, 31, 90, 91, 400]) == [
-            ("0-7", 0, 7, 2), ("8-30", 8, 30, 2), ("31-90", 31, 90, 2), (">90", 91, None, 2)]
+            ("0-7", 0, 7, 2),
+            ("8-30", 8, 30, 2),
+            ("31-90", 31, 90, 2),
+            (">90", 91, None, 2),
+        ]
 
     def test_ratio_value(self) -> None:
         assert Ratio(numerator=3, denominator=36, per=1000).value == 83.333333
@@ -223,8 +241,9 @@ class TestStatistics:
 
 
 def test_policy_survives_storage() -> None:
-    policy = AuditPolicy(holidays=frozenset({date(2019, 9, 2)}), clock=date(2019, 12, 31),
-                         housing_decision_days=60)
+    policy = AuditPolicy(
+        holidays=frozenset({date(2019, 9, 2)}), clock=date(2019, 12, 31), housing_decision_days=60
+    )
     assert policy_from_json(json.loads(json.dumps(policy_json(policy)))) == policy
 
 

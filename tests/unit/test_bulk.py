@@ -37,24 +37,32 @@ def records(data: io.BytesIO, fmt: SourceFormat = SourceFormat.CSV, **kw: object
 
 
 def test_csv_with_a_bom_reads_the_first_column_by_its_name() -> None:
-    rows = records(csv_file("citizen_id,born\r\n089080000001,1980-05-17\r\n", bom=True),
-                   columns=["citizen_id", "born"])
+    rows = records(
+        csv_file("citizen_id,born\r\n089080000001,1980-05-17\r\n", bom=True),
+        columns=["citizen_id", "born"],
+    )
     assert rows == [Record(2, {"citizen_id": "089080000001", "born": "1980-05-17"})]
 
 
 def test_csv_rows_carry_their_physical_line_across_blank_lines_and_quoted_newlines() -> None:
-    text = ('citizen_id,born,note\n089080000001,1980-05-17,"two\nlines"\n\n'
-            "089080000002,1980-05-17,\n")
+    text = (
+        'citizen_id,born,note\n089080000001,1980-05-17,"two\nlines"\n\n089080000002,1980-05-17,\n'
+    )
     rows = records(csv_file(text))
     assert [r.line for r in rows] == [2, 5]
-    assert rows[0].data == {"citizen_id": "089080000001", "born": "1980-05-17",
-                            "note": "two\nlines"}
+    assert rows[0].data == {
+        "citizen_id": "089080000001",
+        "born": "1980-05-17",
+        "note": "two\nlines",
+    }
     assert rows[1].data == {"citizen_id": "089080000002", "born": "1980-05-17"}  # empty = missing
 
 
 def test_bad_csv_rows_are_reported_by_line_and_column() -> None:
-    text = ("citizen_id,born\n089080000001,1980-05-17\n12345,1980-05-17\n089080000003,\n"
-            "089080000004,1980-05-17,extra\n")
+    text = (
+        "citizen_id,born\n089080000001,1980-05-17\n12345,1980-05-17\n089080000003,\n"
+        "089080000004,1980-05-17,extra\n"
+    )
     errors = ErrorLog()
     valid = [validate_record(Member, r, errors) for r in records(csv_file(text))]
     assert [m is not None for m in valid] == [True, False, False, False]
@@ -65,8 +73,9 @@ def test_bad_csv_rows_are_reported_by_line_and_column() -> None:
 
 def test_validation_errors_can_name_the_column_of_the_file() -> None:
     errors = ErrorLog()
-    validate_record(Member, Record(7, {"citizen_id": "1", "born": "2000-01-01"}), errors,
-                    citizen_id="cccd")
+    validate_record(
+        Member, Record(7, {"citizen_id": "1", "born": "2000-01-01"}), errors, citizen_id="cccd"
+    )
     assert [(e.line, e.field) for e in errors.kept] == [(7, "cccd")]
 
 
@@ -92,18 +101,27 @@ def test_invalid_utf8_names_its_line() -> None:
 
 
 def test_ndjson_records_are_numbered_by_line_and_bad_lines_do_not_stop_reading() -> None:
-    data = io.BytesIO(b'\xef\xbb\xbf{"citizen_id": "089080000001"}\n\n{"citizen_id": \n[1, 2]\n'
-                      b'{"citizen_id": "089080000002"}\n')
+    data = io.BytesIO(
+        b'\xef\xbb\xbf{"citizen_id": "089080000001"}\n\n{"citizen_id": \n[1, 2]\n'
+        b'{"citizen_id": "089080000002"}\n'
+    )
     rows = records(data, SourceFormat.NDJSON)
-    assert [(r.line, r.data is not None) for r in rows] == [(1, True), (3, False), (4, False),
-                                                           (5, True)]
+    assert [(r.line, r.data is not None) for r in rows] == [
+        (1, True),
+        (3, False),
+        (4, False),
+        (5, True),
+    ]
     assert rows[1].problem and "not valid JSON" in rows[1].problem
     assert rows[2].problem == "expected a JSON object, got list"
 
 
 def test_json_array_elements_are_numbered_by_index() -> None:
-    items = [{"citizen_id": "089080000001", "born": "1980-05-17", "weight": 1.5}, "x",
-             {"citizen_id": "089080000002"}]
+    items = [
+        {"citizen_id": "089080000001", "born": "1980-05-17", "weight": 1.5},
+        "x",
+        {"citizen_id": "089080000002"},
+    ]
     rows = records(io.BytesIO(b"\xef\xbb\xbf" + json.dumps(items).encode()), SourceFormat.JSON)
     assert [(r.line, r.data) for r in rows] == [(0, items[0]), (1, None), (2, items[2])]
     assert isinstance(rows[0].data and rows[0].data["weight"], float)
@@ -158,7 +176,11 @@ def test_a_rejected_import_is_a_422_problem_carrying_the_report() -> None:
     errors.fill(report)
     problem = rejected_import(report)
     assert problem.status == 422
-    assert problem.detail == ("2 of 7 households are invalid; nothing was imported. "
-                              "line 4, citizen_id: bad (and 1 more)")
-    assert problem.extra["report"]["errors"][1] == {"line": 9, "field": None,
-                                                    "message": "unreadable"}
+    assert problem.detail == (
+        "2 of 7 households are invalid; nothing was imported. line 4, citizen_id: bad (and 1 more)"
+    )
+    assert problem.extra["report"]["errors"][1] == {
+        "line": 9,
+        "field": None,
+        "message": "unreadable",
+    }

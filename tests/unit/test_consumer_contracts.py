@@ -44,9 +44,12 @@ def test_there_are_subscriptions_to_check() -> None:
     assert any(ce_type.endswith("household_reclassified.v1") for _, ce_type, _ in SUBSCRIPTIONS)
 
 
-@pytest.mark.parametrize(("group", "ce_type", "model"), SUBSCRIPTIONS,
-                         ids=[f"{g}:{t}" for g, t, _ in SUBSCRIPTIONS])
-def test_consumer_model_accepts_the_published_contract(group: str, ce_type: str, model: type) -> None:
+@pytest.mark.parametrize(
+    ("group", "ce_type", "model"), SUBSCRIPTIONS, ids=[f"{g}:{t}" for g, t, _ in SUBSCRIPTIONS]
+)
+def test_consumer_model_accepts_the_published_contract(
+    group: str, ce_type: str, model: type
+) -> None:
     contract_file = REPO_ROOT / "contracts" / "events" / f"{ce_type}.json"
     assert contract_file.exists(), f"{group} consumes {ce_type}, which no service publishes"
     published = json.loads(contract_file.read_text())
