@@ -23,6 +23,7 @@ poverty (before any card is issued to them).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections import defaultdict
@@ -185,6 +186,24 @@ class VillageReview:
                 f"/reviews/{self.review_id}/households",
                 {"household_ids": ids[start : start + MAX_LISTED]},
             )
+
+    async def _seen_posted(self, within: float = 600.0) -> None:
+        """Wait until the review's posting is on the ledger. The legacy system recognises a
+        list it saw posted: published before the households relay has sent the meeting
+        and the posting (it lags under load), its recognition would reach the audit first
+        and be judged, for a moment, as one without any meeting — not the fault planted."""
+        deadline = asyncio.get_running_loop().time() + within
+        posted = "vn.ansinh.households.review_list_posted.v1"
+        while True:
+            trail = await self.run.client.get("audit", f"/trail/{self.review_id}", limit=500)
+            if any(e["type"] == posted for e in trail["items"]):
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise ScenarioError(
+                    f"the posting of review {self.review_id} did not reach the audit ledger "
+                    f"within {within:g} s"
+                )
+            await asyncio.sleep(0.5)
 
     async def _review(self) -> dict[str, Any]:
         review: dict[str, Any] = await self.run.client.get(
@@ -354,6 +373,8 @@ class VillageReview:
             posting_ends_on=posting[1] if posting else None,
         )
         event_id = rogue_event_id(self.run.seed, self.fault, self.review_id)
+        if posting is not None:
+            await self._seen_posted()
         await publish_rogue_recognition(broker_bootstrap(self.run.data_dir), payload, event_id)
         details: dict[str, Any] = {
             "review_id": self.review_id,
