@@ -124,7 +124,10 @@ def verify_ledger(
                 "verified before: its history was removed"
             )
         else:
-            verdict.notes.append("the ledger is empty: no tree head signed yet, nothing to verify")
+            verdict.notes.append(
+                "no tree head signed yet (the ledger is empty, or its first head is due "
+                "within the signing interval): nothing to verify yet"
+            )
         return report
     if status != 200:
         return report

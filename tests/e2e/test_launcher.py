@@ -302,6 +302,8 @@ def test_replay_and_verify_against_the_running_platform(
     assert trail(household) == recorded
 
     # Verify, first run: the signed head holds; its key and head are trusted on first use.
+    # (Heads are signed on an interval: wait for the first one covering the household.)
+    _wait_for(lambda: signed_size() > 0, "a first signed tree head")
     first = platform.ansinh("verify", "--data-dir", str(data_dir), "--subject", household)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "trust on first use" in first.stdout
