@@ -24,11 +24,23 @@ from services.audit.tree_heads import TreeHeadPublisher
 from services.audit.verifier import verify_bundle
 from shared.db import create_engine, create_read_engine, is_sqlite, session_factory
 from shared.events import CloudEvent
+from shared.kafka import ensure_topics
+from shared.localbroker import EmbeddedBroker, free_port
 from shared.migrations import upgrade_to_head
 from tests.integration.audit_fixtures import audit_settings, cloud_event, eventually, publish
 from tests.support import bearer, running_app, token
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def topics(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A broker of this module's own: the tests count every leaf, so no event published by
+    another module (which an audit consumer may not have committed past) may reach them."""
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(port=free_port(), log_path=log) as broker:
+        await ensure_topics(broker.bootstrap)
+        yield broker.bootstrap
 
 
 @pytest.fixture
