@@ -407,15 +407,12 @@ class EventConsumer:
         self, session: AsyncSession, events: Sequence[CloudEvent]
     ) -> set[str]:
         """Inbox rows for ``events`` in one statement; the ids not there before."""
-        rows = {
-            e.id: {"consumer": self.group_id, "event_id": e.id, "ce_type": e.type}
-            for e in reversed(events)  # a repeated id keeps its first occurrence's type
-        }
+        rows: dict[str, dict[str, str]] = {}
+        for e in events:  # a repeated id: one row, its first occurrence's
+            rows.setdefault(e.id, {"consumer": self.group_id, "event_id": e.id, "ce_type": e.type})
         inbox = self.tables.inbox
         statement = (
-            insert_or_ignore(session, inbox)
-            .values(list(reversed(rows.values())))
-            .returning(inbox.c.event_id)
+            insert_or_ignore(session, inbox).values(list(rows.values())).returning(inbox.c.event_id)
         )
         return set((await session.execute(statement)).scalars())
 

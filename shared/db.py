@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -46,7 +47,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         if database and database != ":memory:" and "async_creator" not in kwargs:
-            kwargs["async_creator"] = partial(_lock_holding_sqlite, database)
+            kwargs["async_creator"] = partial(
+                _open_sqlite, _LockHoldingSQLiteConnection, database, WRITE_BUSY_TIMEOUT_SECONDS
+            )
         engine = create_async_engine(
             url, connect_args={"timeout": WRITE_BUSY_TIMEOUT_SECONDS}, **kwargs
         )
@@ -111,7 +114,9 @@ def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
     # response is sent, so many are checked out at once under load.
     read_engine = create_async_engine(
         url,
-        async_creator=partial(_inline_sqlite, database),
+        async_creator=partial(
+            _open_sqlite, _InlineSQLiteConnection, database, READ_BUSY_TIMEOUT_SECONDS
+        ),
         pool_size=READ_POOL_SIZE,
         max_overflow=READ_POOL_SIZE,
     )
@@ -165,20 +170,11 @@ class _LockHoldingSQLiteConnection(aiosqlite.Connection):
         return await super()._execute(fn, *args, **kwargs)
 
 
-async def _lock_holding_sqlite(database: str) -> aiosqlite.Connection:
-    connect = partial(
-        sqlite3.connect, database, timeout=WRITE_BUSY_TIMEOUT_SECONDS, check_same_thread=False
-    )
-    connection = _LockHoldingSQLiteConnection(connect, iter_chunk_size=64)
-    connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
-    return await connection
-
-
-async def _inline_sqlite(database: str) -> aiosqlite.Connection:
-    connect = partial(
-        sqlite3.connect, database, timeout=READ_BUSY_TIMEOUT_SECONDS, check_same_thread=False
-    )
-    connection = _InlineSQLiteConnection(connect, iter_chunk_size=64)
+async def _open_sqlite(
+    kind: type[aiosqlite.Connection], database: str, busy_timeout: float
+) -> aiosqlite.Connection:
+    connect = partial(sqlite3.connect, database, timeout=busy_timeout, check_same_thread=False)
+    connection = kind(connect, iter_chunk_size=64)
     connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
     return await connection
 
@@ -216,3 +212,38 @@ async def add_to_counter(
             index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
         )
     )
+
+
+_TRANSACTION_STATE = "ansinh.transaction_state"
+
+
+def transaction_state(session: AsyncSession | Session, name: str) -> dict[str, Any]:
+    """What ``name`` remembers for the session's current transaction (a dict, empty at
+    first). A new transaction starts afresh and any rollback, a savepoint's included,
+    forgets everything: what is remembered never outlives the transaction that saw it."""
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
+    transaction = sync_session.get_transaction()
+    held: tuple[object, dict[str, dict[str, Any]]] | None = sync_session.info.get(
+        _TRANSACTION_STATE
+    )
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        sync_session.info[_TRANSACTION_STATE] = held
+        if not event.contains(sync_session, "after_soft_rollback", _forget_transaction_state):
+            event.listen(sync_session, "after_soft_rollback", _forget_transaction_state)
+    return held[1].setdefault(name, {})
+
+
+def remembered(session: AsyncSession | Session, name: str) -> dict[str, Any] | None:
+    """:func:`transaction_state` of ``name`` if the current transaction has one, else None
+    (without setting anything up: for paths that only read, e.g. API requests)."""
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
+    held = sync_session.info.get(_TRANSACTION_STATE)
+    if held is None or held[0] is not sync_session.get_transaction():
+        return None
+    state: dict[str, Any] | None = held[1].get(name)
+    return state
+
+
+def _forget_transaction_state(session: Session, _previous: object) -> None:
+    session.info.pop(_TRANSACTION_STATE, None)

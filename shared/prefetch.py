@@ -16,17 +16,18 @@ Outside a batch applied together (a batch applied event by event, an API request
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import remembered, transaction_state
 from shared.events import CloudEvent
 
 M = TypeVar("M")
 
-_STATE_KEY = "ansinh.prefetched"
+_STATE = "ansinh.prefetch"
 _CHUNK = 500
 
 
@@ -38,21 +39,15 @@ class Prefetch:
     field: str
 
 
-@dataclass
-class _Prefetched:
-    transaction: object
-    absent: dict[type[Any], set[Any]] = field(default_factory=dict)
-    #: Strong references: the session's identity map holds rows weakly.
-    kept: list[Any] = field(default_factory=list)
-
-
 async def prefetch(
     session: AsyncSession, wanted: Sequence[Prefetch], events: Sequence[CloudEvent]
 ) -> None:
     """Load the rows ``wanted`` for ``events`` into ``session`` for its current transaction."""
     if not wanted:
         return
-    state = _Prefetched(session.sync_session.get_transaction())
+    state = transaction_state(session, _STATE)
+    absent: dict[type[Any], set[Any]] = state.setdefault("absent", {})
+    kept: list[Any] = state.setdefault("kept", [])  # the identity map holds rows weakly
     for spec in wanted:
         keys = {e.data.get(spec.field) for e in events} - {None}
         if not keys:
@@ -64,21 +59,16 @@ async def prefetch(
             chunk = ordered[start : start + _CHUNK]
             rows = (await session.execute(select(spec.model).where(column.in_(chunk)))).scalars()
             for row in rows:
-                state.kept.append(row)
+                kept.append(row)
                 found.add(getattr(row, column.key))
-        state.absent.setdefault(spec.model, set()).update(keys - found)
-    session.info[_STATE_KEY] = state
+        absent.setdefault(spec.model, set()).update(keys - found)
 
 
 async def lookup(session: AsyncSession, model: type[M], key: Any) -> M | None:
     """``session.get(model, key)``, without a query when the batch's prefetch answers it."""
-    state = session.info.get(_STATE_KEY)
-    if isinstance(state, _Prefetched):
-        if state.transaction is session.sync_session.get_transaction():
-            absent = state.absent.get(model)
-            if absent is not None and key in absent:
-                absent.discard(key)  # next time, the session knows (the handler may add it)
-                return None
-        else:
-            session.info.pop(_STATE_KEY, None)
+    state = remembered(session, _STATE)
+    absent = state["absent"].get(model) if state else None
+    if absent is not None and key in absent:
+        absent.discard(key)  # next time, the session knows (the handler may add it)
+        return None
     return await session.get(model, key)

@@ -31,6 +31,7 @@ from services.audit.ledger_store import LedgerEntry, LedgerStore
 from services.audit.models import ViewEvaluation, ViewFinding, platform
 from services.audit.projections import Touched, apply_entry
 from shared.consumer import HandlerContext
+from shared.db import transaction_state
 from shared.events import EventPayload
 from shared.observability import get_logger
 from shared.outbox import append_events
@@ -139,7 +140,7 @@ async def evaluate_in(session: AsyncSession, as_of: date, policy: AuditPolicy) -
     if state is None:
         state = ViewEvaluation(id=1)
         session.add(state)
-        session.info.pop(_NO_EVALUATION_IN, None)
+        transaction_state(session, _EVALUATION).pop("absent", None)
     state.as_of, state.policy = as_of, policy_json(policy)
     await append_events(session, platform, pending)
     return book
@@ -184,18 +185,18 @@ async def evaluate_touched(
             )
 
 
-_NO_EVALUATION_IN = "ansinh.audit.no_evaluation_in"
+_EVALUATION = "ansinh.audit.evaluation"
 
 
 async def _last_evaluation(session: AsyncSession) -> ViewEvaluation | None:
     """The last evaluation's day and policy. Found, the session's identity map keeps it;
     absent, that is remembered for the transaction (every event of a batch asks)."""
-    transaction = session.sync_session.get_transaction()
-    if transaction is not None and session.info.get(_NO_EVALUATION_IN) is transaction:
+    remembered = transaction_state(session, _EVALUATION)
+    if remembered.get("absent"):
         return None
     state = await session.get(ViewEvaluation, 1)
     if state is None:
-        session.info[_NO_EVALUATION_IN] = transaction
+        remembered["absent"] = True
     return state
 
 

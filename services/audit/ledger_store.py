@@ -31,7 +31,7 @@ from services.audit.evidence import SignedTreeHead, sign_tree_head
 from services.audit.ledger import NodeId
 from services.audit.models import LedgerLeaf, LedgerNode, LedgerTrail, LedgerTreeHead
 from services.audit.signing import LedgerKey
-from shared.db import insert_or_ignore
+from shared.db import insert_or_ignore, remembered, transaction_state
 from shared.events import SPECVERSION, CloudEvent
 
 # Appends are serialised: leaf n+1 needs the subtrees leaf n completed.
@@ -39,7 +39,7 @@ _APPEND_LOCK_KEY = zlib.crc32(b"ansinh-audit-ledger-append")
 _FETCH_CHUNK = 400
 
 
-_TIP_KEY = "ansinh.audit.ledger_tip"
+_LEDGER = "ansinh.audit.ledger"
 
 
 @dataclass
@@ -47,11 +47,10 @@ class _Tip:
     """The ledger's size and frontier (the complete subtrees its root is made of) as the
     current transaction left them: appending needs nothing else.
 
-    It is valid only inside ``transaction`` (the append lock is held until it ends) and is
-    forgotten on any rollback, a savepoint's included, so it never outlives what it saw.
+    It is kept in the transaction's state (``shared.db.transaction_state``): valid while
+    the append lock is held, forgotten on any rollback, a savepoint's included.
     """
 
-    transaction: object
     size: int
     frontier: dict[NodeId, bytes]
     #: Rows of deferred appends not written yet (see ``LedgerStore.append``).
@@ -71,15 +70,16 @@ class _Tip:
         return [(table, batch) for table, batch in rows if batch]
 
 
-def _forget_tip(session: Session, _previous: object) -> None:
-    session.info.pop(_TIP_KEY, None)
+def _current_tip(session: AsyncSession | Session) -> _Tip | None:
+    state = remembered(session, _LEDGER)
+    return state.get("tip") if state else None
 
 
 def _write_deferred_before_commit(session: Session) -> None:
     """Deferred appends reach the tables in the transaction that made them, before it
     commits (the event runs inside the async session's greenlet: sync execution works)."""
-    tip = session.info.get(_TIP_KEY)
-    if isinstance(tip, _Tip):
+    tip = _current_tip(session)
+    if tip is not None:
         for table, rows in tip.take_rows():
             session.execute(insert(table), rows)
 
@@ -163,7 +163,7 @@ class LedgerStore:
         if not await self._insert_leaf(entry, event):
             existing = await self.entry_by_event_id(event.id)
             if existing is None:  # leaf `index` taken: someone appended without the lock
-                self.session.info.pop(_TIP_KEY, None)
+                transaction_state(self.session, _LEDGER).pop("tip", None)
                 raise RuntimeError(f"ledger leaf {index} was written by another writer")
             if existing.event_bytes != event_bytes:
                 raise ConflictingEvent(
@@ -196,25 +196,22 @@ class LedgerStore:
 
     async def write_deferred(self) -> None:
         """Write the rows of deferred appends now (reads of this store do it first)."""
-        tip = self.session.info.get(_TIP_KEY)
-        if isinstance(tip, _Tip):
+        tip = _current_tip(self.session)
+        if tip is not None:
             for table, rows in tip.take_rows():
                 await self.session.execute(insert(table), rows)
 
     async def _tip(self) -> _Tip:
         """Where the next leaf goes, valid for the session's current transaction."""
-        sync_session = self.session.sync_session
-        transaction = sync_session.get_transaction()
-        tip = self.session.info.get(_TIP_KEY)
-        if isinstance(tip, _Tip) and tip.transaction is transaction:
+        state = transaction_state(self.session, _LEDGER)
+        tip: _Tip | None = state.get("tip")
+        if tip is not None:
             return tip
         await self._lock_for_append()
         size = await self.size()
-        frontier = await self.nodes(ledger.root_nodes(size))
-        tip = _Tip(transaction, size, frontier)
-        self.session.info[_TIP_KEY] = tip
-        if not orm_events.contains(sync_session, "after_soft_rollback", _forget_tip):
-            orm_events.listen(sync_session, "after_soft_rollback", _forget_tip)
+        tip = state["tip"] = _Tip(size, await self.nodes(ledger.root_nodes(size)))
+        sync_session = self.session.sync_session
+        if not orm_events.contains(sync_session, "before_commit", _write_deferred_before_commit):
             orm_events.listen(sync_session, "before_commit", _write_deferred_before_commit)
         return tip
 
