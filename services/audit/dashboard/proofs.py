@@ -18,13 +18,14 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from services.audit import api, ledger
 from services.audit.dashboard.access import CookieReader
+from services.audit.evidence import SignedTreeHead
 from services.audit.ledger_store import LedgerEntry, LedgerStore
 from services.audit.schemas import InclusionProofOut
-from services.audit.signing import LedgerKey, SignatureInvalid
+from services.audit.signing import SignatureInvalid
 from services.audit.tree_heads import TreeHeadPublisher
 from shared.auth import authorize_read
 from shared.problems import NotFound
-from shared.service import Runtime, SessionDep
+from shared.service import ReadSessionDep, Runtime
 
 
 async def _never_cached(response: Response) -> None:
@@ -39,27 +40,24 @@ router = APIRouter(
 LeafIndex = Annotated[int, Query(ge=0)]
 
 
-async def _entry(session: SessionDep, leaf_index: int) -> LedgerEntry:
+async def _entry(session: ReadSessionDep, leaf_index: int) -> LedgerEntry:
     entry = await LedgerStore(session).entry(leaf_index)
     if entry is None:
         raise NotFound("That event is not in the ledger.")
     return entry
 
 
-async def _signed_size_covering(runtime: Runtime, session: SessionDep, leaf_index: int) -> None:
-    """Make sure a signed tree head covers the leaf: an event may be newer than the last head."""
-    head = await LedgerStore(session).latest_tree_head()
-    if head is None or head.tree_size <= leaf_index:
-        publisher: TreeHeadPublisher = runtime.extras["tree_heads"]
-        await publisher.sign_now()
-        # End this session's read snapshot (SQLite keeps one per transaction): the new
-        # head was committed by the publisher's own session.
-        await session.rollback()
+async def _signed_head_covering(runtime: Runtime, leaf_index: int) -> None:
+    """Make sure a signed tree head covers the leaf (an event may be newer than the last
+    head). Called before the request's session reads anything, so that its snapshot sees
+    a head the publisher signs now."""
+    publisher: TreeHeadPublisher = runtime.extras["tree_heads"]
+    await publisher.covering(leaf_index + 1)
 
 
 @router.get("/events/{leaf_index}")
 async def event_bytes(
-    leaf_index: int, principal: CookieReader, session: SessionDep
+    leaf_index: int, principal: CookieReader, session: ReadSessionDep
 ) -> dict[str, Any]:
     """The canonical bytes of one ledger leaf (base64), as ``/trail?include_bytes=true``."""
     authorize_read(principal, api.SERVICE, None)
@@ -73,26 +71,25 @@ async def event_bytes(
 
 @router.get("/proofs/inclusion", response_model=InclusionProofOut)
 async def inclusion_proof(
-    leaf_index: LeafIndex, principal: CookieReader, session: SessionDep, runtime: Runtime
+    leaf_index: LeafIndex, principal: CookieReader, session: ReadSessionDep, runtime: Runtime
 ) -> InclusionProofOut:
     """The event's audit path to the latest signed tree head, and that head."""
-    await _signed_size_covering(runtime, session, leaf_index)
+    await _signed_head_covering(runtime, leaf_index)
     return await api.inclusion_proof(principal, session, leaf_index=leaf_index)
 
 
 @router.get("/verify")
 async def verify_on_server(
-    leaf_index: LeafIndex, principal: CookieReader, session: SessionDep, runtime: Runtime
+    leaf_index: LeafIndex, principal: CookieReader, session: ReadSessionDep, runtime: Runtime
 ) -> dict[str, Any]:
     """The same checks as the script, done here: inclusion and the head's Ed25519 signature."""
-    await _signed_size_covering(runtime, session, leaf_index)
+    await _signed_head_covering(runtime, leaf_index)
     proof = await api.inclusion_proof(principal, session, leaf_index=leaf_index)
     entry = await _entry(session, leaf_index)
-    store = LedgerStore(session)
-    head = await store.tree_head(proof.tree_size)
-    if head is None:
+    if proof.tree_head is None:
         raise NotFound("No signed tree head covers that event yet.")
-    key: LedgerKey = runtime.extras["ledger_key"]
+    head = SignedTreeHead.from_json(proof.tree_head.model_dump())
+    key = api._key(runtime)
     path = [bytes.fromhex(h) for h in proof.audit_path]
     try:
         ledger.verify_inclusion(
