@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bulk import scalars_where_in
 from shared.db import remembered, transaction_state
 from shared.events import CloudEvent
 
 M = TypeVar("M")
 
 _STATE = "ansinh.prefetch"
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,11 @@ async def prefetch(
         if not keys:
             continue
         [column] = inspect(spec.model).primary_key
-        ordered = sorted(keys, key=str)
-        found: set[Any] = set()
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start : start + _CHUNK]
-            rows = (await session.execute(select(spec.model).where(column.in_(chunk)))).scalars()
-            for row in rows:
-                kept.append(row)
-                found.add(getattr(row, column.key))
+        rows = await scalars_where_in(
+            session, select(spec.model), getattr(spec.model, column.key), keys
+        )
+        kept += rows
+        found = {getattr(row, column.key) for row in rows}
         absent.setdefault(spec.model, set()).update(keys - found)
 
 

@@ -164,7 +164,7 @@ async def start_runtime(definition: ServiceDefinition, settings: ServiceSettings
         settings=settings,
         engine=engine,
         sessions=sessions,
-        read_sessions=async_sessionmaker(create_read_engine(engine), expire_on_commit=False),
+        read_sessions=session_factory(create_read_engine(engine)),
         producer=producer,
         pseudonyms=Pseudonymizer(secret_value(settings, "pseudonym_secret", "pseudonym-hmac.key")),
     )
@@ -385,5 +385,5 @@ async def _current_runtime(request: Request) -> ServiceRuntime:
 
 Runtime = Annotated[ServiceRuntime, Depends(_current_runtime)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-#: A session for an endpoint that never writes (see shared.db.read_session_factory).
+#: A session for an endpoint that never writes (see shared.db.create_read_engine).
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
