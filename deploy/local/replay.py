@@ -17,7 +17,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from deploy.local.status import probe
+from deploy.local.status import outbox_backlog
 from shared.auth import Role, mint_token
 from shared.events import SERVICES
 
@@ -119,10 +119,11 @@ def follow_backlogs(
         pending = list(following)
         while pending:
             for replay in list(pending):
-                found = probe(client, replay.name, replay.port)
-                if found.outbox_backlog is None:
+                # Only /metrics: /readyz would also probe the database and the broker.
+                backlog = outbox_backlog(client, replay.port, replay.name)
+                if backlog is None:
                     continue  # not answering right now; the timeout decides
-                replay.remaining = found.outbox_backlog
+                replay.remaining = backlog
                 total = max(replay.backlog, 1)
                 progress.update(tasks[replay.name], completed=total - min(replay.remaining, total))
                 if replay.remaining == 0:

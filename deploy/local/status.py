@@ -48,6 +48,15 @@ def probe(client: httpx.Client, name: str, port: int) -> ServiceStatus:
     return ServiceStatus(name, url, state, backlog, lag)
 
 
+def outbox_backlog(client: httpx.Client, port: int, name: str) -> int | None:
+    """The outbox backlog ``name`` reports on its ``/metrics`` (None: not answering)."""
+    try:
+        metrics = client.get(f"http://127.0.0.1:{port}/metrics")
+    except httpx.HTTPError:
+        return None
+    return _backlog_and_lag(metrics.text, name)[0] if metrics.is_success else None
+
+
 def _not_ready(response: httpx.Response) -> str:
     try:
         checks = response.json().get("checks") or {}
