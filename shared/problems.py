@@ -149,6 +149,7 @@ class RuleViolation(_FixedStatusProblem):
             else None
         )
         super().__init__(detail, type_=type_, extra=extra)
+        self.field = field
 
 
 # --- OpenAPI description of the problem documents ---------------------------------------------

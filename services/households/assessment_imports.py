@@ -215,9 +215,7 @@ def _assessed(survey: Survey, chunk: _Chunk) -> Assessed:
 
 
 def _field_of(violation: RuleViolation) -> str | None:
-    errors = violation.extra.get("errors") or [{}]
-    path: str | None = errors[0].get("field")
-    return path.removeprefix("body.") if path else None
+    return violation.field.removeprefix("body.") if violation.field else None
 
 
 async def _surveys(
