@@ -44,7 +44,7 @@ from rich.progress import (
 )
 
 from deploy.local.district import DEFAULT_SEED, DISTRICT_HOUSEHOLDS
-from deploy.local.scenario_client import PlatformClient, ScenarioError
+from deploy.local.scenario_client import PlatformClient, ScenarioError, each
 from deploy.local.scenario_employment import play_employment
 from deploy.local.scenario_faults import MANIFEST_FILE, FaultManifest
 from deploy.local.scenario_housing import play_housing
@@ -157,16 +157,11 @@ async def _play(run: ScenarioRun) -> None:
     for name, stage in FIRST_STAGES:
         await _stage(run, name, stage, bars[name])
     await run.refresh_households()
-    tasks = [
-        asyncio.ensure_future(_stage(run, name, stage, bars[name]))
-        for name, stage in PROGRAMME_STAGES
-    ]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await each(  # side by side; the first failure cancels the others
+        PROGRAMME_STAGES,
+        lambda named: _stage(run, named[0], named[1], bars[named[0]]),
+        width=len(PROGRAMME_STAGES),
+    )
     closing = run.bar("events")
     closing.begin("waiting until every service has consumed everything")
     started = time.monotonic()
