@@ -2,16 +2,23 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
 
 from shared.kafka import ensure_topics
 from shared.localbroker import EmbeddedBroker, free_port
 from tests.browser.support import CHROMIUM, CHROMIUM_ARGS
-from tests.support import ensure_postgres_running, fresh_postgres_database
+from tests.support import (
+    ensure_postgres_running,
+    fresh_postgres_database,
+    households_settings,
+    running_app,
+    token,
+)
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +73,19 @@ async def browser() -> AsyncIterator[Browser]:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         await chromium.close()
+
+
+@pytest.fixture
+async def households(
+    database_url: str, topics: str, data_dir: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The real households app (its database, relay and consumers) on the real broker."""
+    from services.households.app import create
+
+    async with running_app(create(households_settings(database_url, topics, data_dir))) as client:
+        yield client
+
+
+@pytest.fixture
+def admin_headers(data_dir: Path) -> Callable[[], dict[str, str]]:
+    return lambda: {"Authorization": f"Bearer {token(data_dir, 'admin')}"}

@@ -155,4 +155,19 @@ async def read_events(
     return [parse_record(r.headers, r.value) for r in records]
 
 
+def households_settings(database_url: str, bootstrap: str, data_dir: Path, **overrides: Any) -> Any:
+    """The households service's settings for a test: its database, the broker, quick polls."""
+    from services.households.app import HouseholdsSettings
+
+    return HouseholdsSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=bootstrap,
+        data_dir=data_dir,
+        relay_poll_seconds=0.2,
+        log_level="WARNING",
+        kafka_session_timeout_ms=2000,
+        **overrides,
+    )
+
+
 __all__ = ["free_port"]

@@ -110,17 +110,12 @@ async def _open_findings_about(
     session: AsyncSession, household_ids: list[str]
 ) -> dict[str, list[ViewFinding]]:
     """Open findings whose subject is the household, one of its persons or their cards."""
-    persons = dict(
-        (
-            await session.execute(
-                select(ViewPerson.person_id, ViewPerson.household_id).where(
-                    ViewPerson.household_id.in_(household_ids)
-                )
-            )
+    rows = await session.execute(
+        select(ViewPerson.person_id, ViewPerson.household_id).where(
+            ViewPerson.household_id.in_(household_ids)
         )
-        .tuples()
-        .all()
     )
+    persons: dict[str, str] = {person_id: household_id for person_id, household_id in rows}
     found: dict[str, list[ViewFinding]] = {}
     for f in await _findings_of(session, set(household_ids) | set(persons), "open"):
         owner = f.subject_id if f.subject_id in household_ids else persons.get(f.subject_id)

@@ -22,8 +22,7 @@ from services.households.app import create as create_households
 from tests import factories
 from tests.browser.support import REQUESTED, TO_LOGIN, eventually, log_in, new_page, serving
 from tests.integration.audit_fixtures import audit_settings
-from tests.integration.conftest import households_settings
-from tests.support import bearer, free_port, token
+from tests.support import bearer, free_port, households_settings, token
 
 pytestmark = pytest.mark.browser
 T = TypeVar("T")

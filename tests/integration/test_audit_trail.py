@@ -26,8 +26,7 @@ from tests.integration.audit_fixtures import (
     eventually,
     publish,
 )
-from tests.integration.conftest import households_settings
-from tests.support import REPO_ROOT, bearer, running_app, token
+from tests.support import REPO_ROOT, bearer, households_settings, running_app, token
 
 pytestmark = pytest.mark.integration
 

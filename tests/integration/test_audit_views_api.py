@@ -19,8 +19,7 @@ from tests import factories
 from tests.integration import audit_views_fixtures as f
 from tests.integration.audit_fixtures import audit_settings, eventually, publish
 from tests.integration.audit_views_fixtures import new_id
-from tests.integration.conftest import households_settings
-from tests.support import bearer, read_events, running_app, token
+from tests.support import bearer, households_settings, read_events, running_app, token
 
 pytestmark = pytest.mark.integration
 

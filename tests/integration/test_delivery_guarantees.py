@@ -22,8 +22,7 @@ from shared.db import create_engine, session_factory
 from shared.events import CloudEvent, dlq_topic_for, new_event, topic_for
 from shared.localbroker import free_port
 from tests import factories
-from tests.integration.conftest import households_settings
-from tests.support import bearer, read_events, read_records, running_app, token
+from tests.support import bearer, households_settings, read_events, read_records, running_app, token
 
 pytestmark = pytest.mark.integration
 TOPIC = topic_for("households")

@@ -17,8 +17,7 @@ from services.households.app import create
 from services.households.imports import CSV_COLUMNS
 from shared.events import topic_for
 from tests import factories
-from tests.integration.conftest import households_settings
-from tests.support import bearer, read_events, running_app, token
+from tests.support import bearer, households_settings, read_events, running_app, token
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,6 @@ import pytest
 from services.households.app import create as create_households
 from shared.events import topic_for
 from tests import factories
-from tests.integration.conftest import households_settings
 from tests.integration.insurance_fixtures import (
     admin,
     event_names,
@@ -28,7 +27,7 @@ from tests.integration.insurance_fixtures import (
     today,
     wait_for_person,
 )
-from tests.support import read_events
+from tests.support import households_settings, read_events
 
 pytestmark = pytest.mark.integration
 GRACE_DAYS = 30
