@@ -1,5 +1,5 @@
-"""Entitlement operations and lookups shared by the API, the consumer, the partner import
-and the daily sweep.
+"""Entitlement rows: lookups, and the changes the commands, the households consumer and the
+daily sweep share (so they sit below all three).
 
 Each works inside the caller's transaction and appends the events it causes to ``out``
 (payload, subject = person id); the caller puts them in the outbox in that transaction.
@@ -8,43 +8,48 @@ Each works inside the caller's transaction and appends the events it causes to `
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.insurance.domain import (
+from services.insurance.domain.entitlements import EntitlementView
+from services.insurance.domain.policies import (
     BeneficiaryGroup,
-    CardStatus,
-    EntitlementView,
     InsuranceRuleViolation,
     LocalRules,
     subsidy_percent,
 )
 from services.insurance.events import EntitlementEnded, EntitlementGranted
-from services.insurance.models import Card, Entitlement, InsuredPerson
+from services.insurance.models import Entitlement, InsuredPerson
 from shared.events import EventPayload
 from shared.problems import Conflict, NotFound, RuleViolation
 
 Outbox = list[tuple[EventPayload, str]]
 
 
+@contextmanager
+def rule_problems(field: str | None = None) -> Iterator[None]:
+    """A refusal of the insurance rules inside the block becomes a 422 naming ``field``."""
+    try:
+        yield
+    except InsuranceRuleViolation as exc:
+        raise RuleViolation(str(exc), field=field) from exc
+
+
 async def get_person(session: AsyncSession, person_id: str) -> InsuredPerson:
+    """The insured person ``person_id``; NotFound (404) if the service does not know them."""
     person = await session.get(InsuredPerson, person_id)
     if person is None:
         raise NotFound(f"person {person_id} is not known to the insurance service")
     return person
 
 
-async def get_card(session: AsyncSession, card_id: str) -> Card:
-    card = await session.get(Card, card_id)
-    if card is None:
-        raise NotFound(f"card {card_id} does not exist")
-    return card
-
-
 async def entitlements_of(session: AsyncSession, person_id: str) -> list[Entitlement]:
+    """Every entitlement of the person, current or not, oldest first."""
     rows = await session.execute(
         select(Entitlement)
         .where(Entitlement.person_id == person_id)
@@ -53,15 +58,8 @@ async def entitlements_of(session: AsyncSession, person_id: str) -> list[Entitle
     return list(rows.scalars())
 
 
-async def active_card(session: AsyncSession, person_id: str) -> Card | None:
-    return (
-        await session.execute(
-            select(Card).where(Card.person_id == person_id, Card.status == CardStatus.ACTIVE)
-        )
-    ).scalar_one_or_none()
-
-
 def entitlement_view(entitlement: Entitlement) -> EntitlementView:
+    """The entitlement as the card rules see it."""
     return EntitlementView(
         group=BeneficiaryGroup(entitlement.group),
         subsidy_percent=entitlement.subsidy_percent,

@@ -18,25 +18,27 @@ from functools import partial
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from services.insurance.domain import (
-    HOUSEHOLD_GROUPS,
-    POLICIES,
-    BeneficiaryGroup,
-    LocalRules,
+from services.insurance.cards.lifecycle import follow_entitlements
+from services.insurance.domain.entitlements import (
     household_entitlement_end,
     is_under_six,
     local_date,
     sixth_birthday,
 )
-from services.insurance.lifecycle import follow_entitlements
-from services.insurance.models import InsuredHousehold, InsuredPerson
-from services.insurance.operations import (
+from services.insurance.domain.policies import (
+    HOUSEHOLD_GROUPS,
+    POLICIES,
+    BeneficiaryGroup,
+    LocalRules,
+)
+from services.insurance.entitlements import (
     Grant,
     Outbox,
     end_entitlement,
     entitlements_of,
     grant_entitlement,
 )
+from services.insurance.models import InsuredHousehold, InsuredPerson
 from shared.consumer import HandlerContext, On
 from shared.prefetch import Prefetch, lookup
 

@@ -1,6 +1,7 @@
-"""Card operations: issue, record a VSS confirmation or renewal, renew, revoke, expire.
+"""Card changes: issue, record a VSS confirmation or renewal, renew, revoke, expire; and
+the card lookups they need.
 
-Like :mod:`services.insurance.operations`, each works inside the caller's transaction and
+Like :mod:`services.insurance.entitlements`, each works inside the caller's transaction and
 appends the events it causes to ``out``.
 """
 
@@ -12,27 +13,37 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.insurance.domain import (
+from services.insurance.cards.domain import (
     CardNumber,
     CardStatus,
-    InsuranceRuleViolation,
-    LocalRules,
     assert_card_transition,
-    best_entitlement,
     card_number_for,
     card_valid_to,
-    is_current,
     waiting_since,
 )
+from services.insurance.domain.entitlements import best_entitlement, is_current
+from services.insurance.domain.policies import InsuranceRuleViolation, LocalRules
+from services.insurance.entitlements import Outbox, entitlement_view, entitlements_of
 from services.insurance.events import CardExpired, CardIssued, CardRenewed, CardRevoked
 from services.insurance.models import Card, InsuredPerson
-from services.insurance.operations import (
-    Outbox,
-    active_card,
-    entitlement_view,
-    entitlements_of,
-)
-from shared.problems import Conflict, RuleViolation
+from shared.problems import Conflict, NotFound, RuleViolation
+
+
+async def get_card(session: AsyncSession, card_id: str) -> Card:
+    """The card ``card_id``; NotFound (404) if there is none."""
+    card = await session.get(Card, card_id)
+    if card is None:
+        raise NotFound(f"card {card_id} does not exist")
+    return card
+
+
+async def active_card(session: AsyncSession, person_id: str) -> Card | None:
+    """The person's active card of record, if they hold one."""
+    return (
+        await session.execute(
+            select(Card).where(Card.person_id == person_id, Card.status == CardStatus.ACTIVE)
+        )
+    ).scalar_one_or_none()
 
 
 def _card_issued(card: Card, person: InsuredPerson) -> CardIssued:

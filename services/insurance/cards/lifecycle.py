@@ -14,10 +14,10 @@ from datetime import date
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.insurance.cards import expire_card, revoke_card
-from services.insurance.domain import CardStatus
+from services.insurance.cards.changes import expire_card, revoke_card
+from services.insurance.cards.domain import CardStatus
+from services.insurance.entitlements import Outbox, current_clause, end_entitlement
 from services.insurance.models import Card, Entitlement
-from services.insurance.operations import Outbox, current_clause, end_entitlement
 
 
 async def follow_entitlements(

@@ -17,14 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.insurance.cards import record_partner_card, record_partner_renewal
-from services.insurance.domain import CardNumber, CardStatus
+from services.insurance.cards.changes import (
+    active_card,
+    record_partner_card,
+    record_partner_renewal,
+)
+from services.insurance.cards.domain import CardNumber, CardStatus
+from services.insurance.cards.schemas import MismatchOut
+from services.insurance.entitlements import Outbox
 from services.insurance.models import Card, InsuredPerson
-from services.insurance.operations import Outbox, active_card
 from shared.auth import Principal, Role
 
 
@@ -37,16 +41,6 @@ class Confirmation:
     valid_from: date
     valid_to: date
     issued_on: date
-
-
-class MismatchOut(BaseModel):
-    line: int
-    kind: str
-    detail: str
-    citizen_pseudonym: str | None
-    person_id: str | None
-    card_number: str | None
-    card_id: str | None
 
 
 @dataclass

@@ -1,35 +1,19 @@
-"""Pure rules of the insurance service: who is entitled to a state-paid health-insurance card,
-at what subsidy share under which policy, and what the card says. Standard library only.
+"""Who is entitled to a state-paid health-insurance card, at what subsidy share, under
+which policy. Standard library only.
 
 Every figure that changes over time is a row of :data:`POLICIES` (one per decree, with its
 validity dates); what a locality decides itself (designated poor communes, the near-poor
 share above the national minimum, the grace after leaving poverty, the card validity, the
 service standard) is :class:`LocalRules`, built from settings.
-
-Card number (VSS format, 15 characters), e.g. ``HN2891234567890``:
-
-====  ==========================================================================
-1–2   object code: the beneficiary group (``HN`` poor household, ``CN`` near-poor,
-      ``TE`` child under 6, ``BT`` social-protection allowance, ``DT`` ethnic
-      minority in a disadvantaged area, ``CC`` meritorious service)
-3     benefit level 1–5 (1: 100% without ceilings, 2: 100% with ceilings, 3: 95%,
-      4: 80%, 5: 100% incl. transport)
-4–5   province code (2 digits; An Giang is 89)
-6–15  the person's 10-digit social insurance number (mã số BHXH)
-====  ==========================================================================
 """
 
 from __future__ import annotations
 
-import calendar
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 from enum import StrEnum
-
-#: Vietnam has one time zone and no daylight saving: UTC+7.
-VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 
 class BeneficiaryGroup(StrEnum):
@@ -53,25 +37,6 @@ OPERATOR_GROUPS = frozenset(
 HOUSEHOLD_GROUPS: Mapping[str, BeneficiaryGroup] = {
     "poor": BeneficiaryGroup.POOR_HOUSEHOLD,
     "near_poor": BeneficiaryGroup.NEAR_POOR_HOUSEHOLD,
-}
-
-
-class CardStatus(StrEnum):
-    ACTIVE = "active"
-    #: Reported active by the agency while the person already held the active card of
-    #: record (the database allows one ``active`` card per person): a duplicate to resolve.
-    DUPLICATE = "duplicate"
-    RENEWED = "renewed"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-
-
-CARD_TRANSITIONS: Mapping[CardStatus, frozenset[CardStatus]] = {
-    CardStatus.ACTIVE: frozenset({CardStatus.RENEWED, CardStatus.EXPIRED, CardStatus.REVOKED}),
-    CardStatus.DUPLICATE: frozenset({CardStatus.REVOKED}),
-    CardStatus.RENEWED: frozenset(),
-    CardStatus.EXPIRED: frozenset(),
-    CardStatus.REVOKED: frozenset(),
 }
 
 
@@ -192,157 +157,3 @@ def subsidy_percent(
             return policy, policy.near_poor_in_poor_commune_percent
         return policy, max(policy.near_poor_minimum_percent, rules.near_poor_percent)
     return policy, policy.terms[group].subsidy_percent
-
-
-# --------------------------------------------------------------------- entitlement dates
-
-
-def local_date(moment: datetime) -> date:
-    """The calendar day in Vietnam at ``moment`` (naive datetimes are taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(VIETNAM).date()
-
-
-def sixth_birthday(date_of_birth: date) -> date:
-    """The day a child turns 6 (29 February births: 1 March in a common year)."""
-    year = date_of_birth.year + 6
-    if date_of_birth.month == 2 and date_of_birth.day == 29 and not calendar.isleap(year):
-        return date(year, 3, 1)
-    return date_of_birth.replace(year=year)
-
-
-def is_under_six(date_of_birth: date, on: date) -> bool:
-    return date_of_birth <= on < sixth_birthday(date_of_birth)
-
-
-def is_current(starts_on: date, ends_on: date | None, on: date) -> bool:
-    """Whether an entitlement covers ``on`` (``ends_on`` is the first day not covered)."""
-    return starts_on <= on and (ends_on is None or on < ends_on)
-
-
-def household_entitlement_end(
-    from_class: str, to_class: str, effective_date: date, rules: LocalRules
-) -> date:
-    """First day not covered by the entitlement of a household class it has just left.
-
-    Moving up to a better-paid class hands over on the effective date; any other exit
-    (out of poverty, or from poor to near-poor) keeps cover for the configured grace.
-    """
-    leaving = HOUSEHOLD_GROUPS.get(from_class)
-    if leaving is None:
-        raise InsuranceRuleViolation(f"class {from_class!r} carries no entitlement to end")
-    if from_class == "near_poor" and to_class == "poor":
-        return effective_date
-    return effective_date + timedelta(days=rules.household_exit_grace_days)
-
-
-# ------------------------------------------------------------------------------- cards
-
-
-@dataclass(frozen=True)
-class EntitlementView:
-    """An entitlement as the card rules see it."""
-
-    group: BeneficiaryGroup
-    subsidy_percent: int
-    starts_on: date
-    ends_on: date | None
-    entitlement_id: str = ""
-
-
-def best_entitlement(entitlements: Iterable[EntitlementView], on: date) -> EntitlementView | None:
-    """The entitlement a card is issued under: highest subsidy, then best benefit level."""
-    current = [e for e in entitlements if is_current(e.starts_on, e.ends_on, on)]
-    if not current:
-        return None
-    order = list(BeneficiaryGroup)
-
-    def rank(e: EntitlementView) -> tuple[int, int, int]:
-        level = policy_for(on).terms[e.group].benefit_level
-        return (-e.subsidy_percent, level, order.index(e.group))
-
-    return min(current, key=rank)
-
-
-def add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def card_valid_to(
-    valid_from: date, entitlements: Iterable[EntitlementView], rules: LocalRules
-) -> date:
-    """Last valid day of a card from ``valid_from``: the configured validity, cut the day
-    before the known end of the entitlement it is issued under (a child's 6th birthday: the
-    TE card stops there, and a poor child then gets an HN card)."""
-    best = best_entitlement(entitlements, valid_from)
-    if best is None:
-        raise InsuranceRuleViolation(f"no entitlement is current on {valid_from.isoformat()}")
-    valid_to = add_months(valid_from, rules.card_validity_months) - timedelta(days=1)
-    if best.ends_on is not None:
-        valid_to = min(valid_to, best.ends_on - timedelta(days=1))
-    return valid_to
-
-
-@dataclass(frozen=True)
-class CardNumber:
-    object_code: str
-    benefit_level: int
-    province_code: str
-    social_insurance_number: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.object_code}{self.benefit_level}{self.province_code}"
-            f"{self.social_insurance_number}"
-        )
-
-
-_CARD_NUMBER = re.compile(r"([A-Z]{2})([1-5])(\d{2})(\d{10})")
-SOCIAL_INSURANCE_NUMBER = re.compile(r"\d{10}")
-
-
-def parse_card_number(text: str) -> CardNumber:
-    """A card number split into its parts; InsuranceRuleViolation if it is not one."""
-    match = _CARD_NUMBER.fullmatch(text.strip())
-    if match is None:
-        raise InsuranceRuleViolation(
-            f"{text!r} is not a 15-character card number "
-            "(2-letter object code, benefit level 1–5, 2-digit province, 10-digit SI number)"
-        )
-    code, level, province, number = match.groups()
-    if code not in OBJECT_CODES:
-        raise InsuranceRuleViolation(f"object code {code} is not a state-paid group here")
-    return CardNumber(code, int(level), province, number)
-
-
-def card_number_for(
-    group: BeneficiaryGroup, on: date, social_insurance_number: str, rules: LocalRules
-) -> CardNumber:
-    """The number of a card issued on ``on`` under ``group`` to the holder of the SI number."""
-    if not SOCIAL_INSURANCE_NUMBER.fullmatch(social_insurance_number):
-        raise InsuranceRuleViolation("a social insurance number has 10 digits")
-    terms = policy_for(on).terms[group]
-    return CardNumber(
-        terms.object_code, terms.benefit_level, rules.province_code, social_insurance_number
-    )
-
-
-def assert_card_transition(current: str, target: CardStatus) -> None:
-    if target not in CARD_TRANSITIONS[CardStatus(current)]:
-        raise InsuranceRuleViolation(f"a {current} card cannot become {target}")
-
-
-# ---------------------------------------------------------------------- service standard
-
-
-def issue_due_on(waiting_since: date, rules: LocalRules) -> date:
-    """The day by which a card should be issued to a person entitled since ``waiting_since``."""
-    return waiting_since + timedelta(days=rules.service_standard_days)
-
-
-def waiting_since(entitled_since: date, cards_ended_on: Collection[date]) -> date:
-    """Since when a person has waited for a card: entitled since, or since their last card ended."""
-    return max([entitled_since, *cards_ended_on])

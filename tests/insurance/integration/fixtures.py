@@ -16,7 +16,8 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.households.events import HouseholdReclassified, HouseholdRegistered, PersonAdded
-from services.insurance.app import InsuranceSettings, create
+from services.insurance.app import create
+from services.insurance.settings import InsuranceSettings
 from shared.events import CloudEvent, new_event, parse_record, topic_for
 from shared.localbroker import free_port
 from tests.support import bearer, read_events, running_app, token

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.db import create_engine
 from shared.migrations import upgrade_to_head
-from tests.integration.insurance_fixtures import (
+from tests.insurance.integration.fixtures import (
     HouseholdEvents,
     admin,
     event_names,

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.insurance_fixtures import (
+from tests.insurance.integration.fixtures import (
     HouseholdEvents,
     admin,
     insurance_app,

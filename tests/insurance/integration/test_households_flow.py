@@ -16,7 +16,7 @@ import pytest
 from services.households.app import create as create_households
 from shared.events import topic_for
 from tests import factories
-from tests.integration.insurance_fixtures import (
+from tests.insurance.integration.fixtures import (
     admin,
     event_names,
     events_about,

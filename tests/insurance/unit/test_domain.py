@@ -8,30 +8,34 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.insurance.domain import (
-    OBJECT_CODES,
-    BeneficiaryGroup,
+from services.insurance.cards.domain import (
     CardNumber,
     CardStatus,
-    EntitlementView,
-    InsuranceRuleViolation,
-    LocalRules,
-    NoPolicyInForce,
     add_months,
     assert_card_transition,
-    best_entitlement,
     card_number_for,
     card_valid_to,
+    issue_due_on,
+    parse_card_number,
+    waiting_since,
+)
+from services.insurance.domain.entitlements import (
+    EntitlementView,
+    best_entitlement,
     household_entitlement_end,
     is_current,
     is_under_six,
-    issue_due_on,
     local_date,
-    parse_card_number,
-    policy_for,
     sixth_birthday,
+)
+from services.insurance.domain.policies import (
+    OBJECT_CODES,
+    BeneficiaryGroup,
+    InsuranceRuleViolation,
+    LocalRules,
+    NoPolicyInForce,
+    policy_for,
     subsidy_percent,
-    waiting_since,
 )
 
 G = BeneficiaryGroup
@@ -61,7 +65,7 @@ class TestPolicyByDate:
 
     @given(st.dates(min_value=date(2018, 12, 1), max_value=date(2100, 1, 1)))
     def test_exactly_one_policy_covers_each_day_from_decree_146(self, on: date) -> None:
-        from services.insurance.domain import POLICIES
+        from services.insurance.domain.policies import POLICIES
 
         assert sum(1 for p in POLICIES if p.in_force(on)) == 1
 

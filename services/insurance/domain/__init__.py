@@ -1,0 +1,1 @@
+"""Pure rules of the insurance service (standard library only), one module per idea."""
