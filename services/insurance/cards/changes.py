@@ -201,6 +201,7 @@ def revoke_card(
     entitlement_id: str | None = None,
     caused_by_event_id: str | None = None,
 ) -> None:
+    """Withdraw an active or duplicate card from ``on`` (409 if it is no longer held)."""
     _close(card, CardStatus.REVOKED, on, reason)
     out.append(
         (
