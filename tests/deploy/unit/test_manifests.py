@@ -166,7 +166,8 @@ def test_each_deployment_has_a_budget_selecting_exactly_its_pods() -> None:
         ]
         assert len(mine) == 1, f"{deployment.where}: {len(mine)} PodDisruptionBudgets select it"
         budget = mine[0]
-        assert budget.doc["spec"].get("minAvailable") == 1, f"{budget.where}: minAvailable 1"
+        available = budget.doc["spec"].get("minAvailable")
+        assert available == 1, f"{budget.where}: minAvailable {available}, 1 expected"
         selector = budget.doc["spec"]["selector"]["matchLabels"]
         others = [
             d.name for d in deployments if d is not deployment and selects(selector, pod_labels(d))
