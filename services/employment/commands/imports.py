@@ -1,4 +1,4 @@
-"""Bulk import of placements and enrolments: ``POST /imports/placements``, ``/imports/enrolments``.
+"""Bulk import of placements and enrolments (``POST /imports/placements``, ``/imports/enrolments``).
 
 The file comes as the multipart field ``file`` or as the body itself (``text/csv``,
 ``application/json``, ``application/x-ndjson``); see :mod:`shared.bulk`. CSV columns:
@@ -20,34 +20,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
+from starlette.datastructures import UploadFile
 
-from services.employment.domain import PlacementPeriod
+from services.employment.commands.checks import authorize_writer
+from services.employment.commands.placements import place_worker, placement_period
+from services.employment.commands.training import enrol_worker
 from services.employment.models import Enrolment, Placement
-from services.employment.operations import authorize_writer, enrol_worker, place_worker, policy
-from services.employment.schemas import EnrolmentIn, PlacementIn
-from shared.auth import CurrentPrincipal, Principal
+from services.employment.schemas import EnrolmentIn, EnrolmentRow, PlacementRow
+from services.employment.settings import EmploymentSettings
+from shared.auth import Principal
 from shared.bulk import (
-    IMPORT_REQUEST_BODY,
     ErrorLog,
     ImportReport,
     MalformedFile,
     Record,
     SourceFormat,
-    import_upload,
     record_chunks,
     rejected_import,
     validate_record,
 )
 from shared.observability import get_logger
 from shared.problems import Problem
-from shared.service import Runtime, SessionDep
 
 PLACEMENT_COLUMNS = (
     "placement_ref",
@@ -62,159 +63,40 @@ ENROLMENT_COLUMNS = ("course_id", "worker_id", "enrolled_on")
 CHUNK_ROWS = 500
 
 log = get_logger(__name__)
-router = APIRouter(tags=["imports"])
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    413: {"description": "the file is larger than the import limit"},
-    415: {"description": "not CSV, JSON or NDJSON"},
-    422: {"description": "invalid rows, nothing imported: see `report`"},
-}
 
-
-class PlacementRow(PlacementIn):
-    external_ref: str = Field(min_length=1, max_length=64, description="makes re-runs safe")
-
-
-class EnrolmentRow(EnrolmentIn):
-    course_id: str = Field(min_length=1, max_length=36)
-
-
+#: The uploaded file and its format, opened only once the caller may write (shared.bulk).
+Upload = AbstractAsyncContextManager[tuple[UploadFile, SourceFormat]]
 #: What one valid row does; True if written, False if it was already there (skipped).
 ApplyRow = Callable[[AsyncSession, BaseModel], Awaitable[bool]]
 
 
-def _field_of(problem: Problem, default: str, rename: dict[str, str]) -> str:
-    """The file column a problem from the operations layer is about."""
-    errors = problem.extra.get("errors") or []
-    path = errors[0]["field"] if errors else None
-    if path is None and problem.detail and problem.detail.startswith("body."):
-        path = problem.detail.split(":", 1)[0]
-    name = (path or default).removeprefix("body.")
-    return rename.get(name, name)
+@dataclass(frozen=True)
+class FileKind:
+    """What a file of one kind holds: its unit, columns and rows, how errors name fields."""
+
+    unit: str
+    columns: tuple[str, ...]
+    model: type[BaseModel]
+    default_field: str
+    rename: dict[str, str]
 
 
-async def _apply_file(
+PLACEMENTS = FileKind(
+    "placement", PLACEMENT_COLUMNS, PlacementRow, "worker_id", {"external_ref": "placement_ref"}
+)
+ENROLMENTS = FileKind("enrolment", ENROLMENT_COLUMNS, EnrolmentRow, "course_id", {})
+
+
+async def import_placements(
     session: AsyncSession,
-    records: Any,
-    *,
-    model: type[BaseModel],
-    apply_row: ApplyRow,
-    default_field: str,
-    rename: dict[str, str],
-    report: ImportReport,
-    errors: ErrorLog,
-) -> None:
-    """Validate and apply every record, each in a savepoint; errors go to ``errors``."""
-    async for chunk in records:
-        report.rows_read += len(chunk)
-        for record in chunk:
-            row = _validated(model, record, errors, rename)
-            if row is None:
-                report.rejected += 1
-                continue
-            try:
-                async with session.begin_nested():
-                    written = await apply_row(session, row)
-            except Problem as problem:
-                errors.add(
-                    record.line, _field_of(problem, default_field, rename), problem.detail or ""
-                )
-                report.rejected += 1
-                continue
-            except IntegrityError:
-                errors.add(record.line, None, "clashes with a record written meanwhile; retry")
-                report.rejected += 1
-                continue
-            report.accepted += 1
-            report.imported += written
-            report.skipped_existing += not written
-        session.expunge_all()  # flushed already; a long import must not keep every row
-
-
-def _validated(
-    model: type[BaseModel], record: Record, errors: ErrorLog, rename: dict[str, str]
-) -> BaseModel | None:
-    inverse = {column: name for name, column in rename.items()}
-    if record.data is not None:
-        record = Record(record.line, {inverse.get(k, k): v for k, v in record.data.items()})
-    return validate_record(model, record, errors, **rename)
-
-
-async def _run_import(
-    request: Request,
-    session: SessionDep,
     principal: Principal,
+    upload: Upload,
+    policy: EmploymentSettings,
     *,
-    unit: str,
-    columns: tuple[str, ...],
-    model: type[BaseModel],
-    apply_row: ApplyRow,
-    default_field: str,
-    rename: dict[str, str],
     dry_run: bool,
 ) -> ImportReport:
-    authorize_writer(principal)
-    started = time.monotonic()
-    async with import_upload(request) as (upload, fmt):
-        report = ImportReport(unit=unit, format=fmt, dry_run=dry_run)
-        errors = ErrorLog()
-        chunks = record_chunks(
-            upload.file, fmt, columns=columns if fmt is SourceFormat.CSV else None, size=CHUNK_ROWS
-        )
-        transaction = await session.begin()
-        try:
-            await _apply_file(
-                session,
-                chunks,
-                model=model,
-                apply_row=apply_row,
-                default_field=default_field,
-                rename=rename,
-                report=report,
-                errors=errors,
-            )
-        except MalformedFile as exc:
-            errors.add(exc.line, None, exc.message)
-        except BaseException:
-            await transaction.rollback()
-            raise
-        if errors or dry_run:
-            await transaction.rollback()
-            report.imported = 0
-        else:
-            await transaction.commit()
-    report.duration_seconds = round(time.monotonic() - started, 3)
-    if errors:
-        errors.fill(report)
-        raise rejected_import(report)
-    log.info(
-        "employment.import.completed",
-        unit=unit,
-        rows=report.rows_read,
-        imported=report.imported,
-        skipped_existing=report.skipped_existing,
-        dry_run=dry_run,
-    )
-    return report
-
-
-DryRun = Annotated[bool, Query(description="check every row, then write nothing")]
-
-
-@router.post(
-    "/imports/placements",
-    response_model=ImportReport,
-    openapi_extra=IMPORT_REQUEST_BODY,
-    responses=_RESPONSES,
-)
-async def import_placements(
-    request: Request,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    runtime: Runtime,
-    dry_run: DryRun = False,
-) -> ImportReport:
-    """Record placements from a file: all rows valid or nothing written."""
-    period = PlacementPeriod(policy(runtime).placement_period)
+    """Record placements from a file: all rows valid or nothing written (422 with the report)."""
+    period = placement_period(policy)
 
     async def place(session: AsyncSession, row: BaseModel) -> bool:
         assert isinstance(row, PlacementRow)
@@ -226,31 +108,11 @@ async def import_placements(
         await place_worker(session, principal, row, period)
         return True
 
-    return await _run_import(
-        request,
-        session,
-        principal,
-        unit="placement",
-        columns=PLACEMENT_COLUMNS,
-        model=PlacementRow,
-        apply_row=place,
-        default_field="worker_id",
-        rename={"external_ref": "placement_ref"},
-        dry_run=dry_run,
-    )
+    return await _run_import(session, principal, upload, PLACEMENTS, place, dry_run=dry_run)
 
 
-@router.post(
-    "/imports/enrolments",
-    response_model=ImportReport,
-    openapi_extra=IMPORT_REQUEST_BODY,
-    responses=_RESPONSES,
-)
 async def import_enrolments(
-    request: Request,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    dry_run: DryRun = False,
+    session: AsyncSession, principal: Principal, upload: Upload, *, dry_run: bool
 ) -> ImportReport:
     """Enrol workers in courses from a file: all rows valid or nothing written."""
 
@@ -267,15 +129,113 @@ async def import_enrolments(
         await enrol_worker(session, principal, row.course_id, body)
         return True
 
-    return await _run_import(
-        request,
-        session,
-        principal,
-        unit="enrolment",
-        columns=ENROLMENT_COLUMNS,
-        model=EnrolmentRow,
-        apply_row=enrol,
-        default_field="course_id",
-        rename={},
+    return await _run_import(session, principal, upload, ENROLMENTS, enrol, dry_run=dry_run)
+
+
+async def _run_import(
+    session: AsyncSession,
+    principal: Principal,
+    upload: Upload,
+    kind: FileKind,
+    apply_row: ApplyRow,
+    *,
+    dry_run: bool,
+) -> ImportReport:
+    authorize_writer(principal)
+    started = time.monotonic()
+    async with upload as (file, fmt):
+        report = ImportReport(unit=kind.unit, format=fmt, dry_run=dry_run)
+        errors = ErrorLog()
+        chunks = record_chunks(
+            file.file,
+            fmt,
+            columns=kind.columns if fmt is SourceFormat.CSV else None,
+            size=CHUNK_ROWS,
+        )
+        transaction = await session.begin()
+        try:
+            await _apply_file(session, chunks, kind, apply_row, report=report, errors=errors)
+        except MalformedFile as exc:
+            errors.add(exc.line, None, exc.message)
+        except BaseException:
+            await transaction.rollback()
+            raise
+        await _finish(transaction, report, keep=not (errors or dry_run))
+    report.duration_seconds = round(time.monotonic() - started, 3)
+    if errors:
+        errors.fill(report)
+        raise rejected_import(report)
+    log.info(
+        "employment.import.completed",
+        unit=kind.unit,
+        rows=report.rows_read,
+        imported=report.imported,
+        skipped_existing=report.skipped_existing,
         dry_run=dry_run,
     )
+    return report
+
+
+async def _finish(
+    transaction: AsyncSessionTransaction, report: ImportReport, *, keep: bool
+) -> None:
+    """Commit the whole file, or (errors found, or a dry run) roll it all back."""
+    if keep:
+        await transaction.commit()
+    else:
+        await transaction.rollback()
+        report.imported = 0
+
+
+async def _apply_file(
+    session: AsyncSession,
+    records: Any,
+    kind: FileKind,
+    apply_row: ApplyRow,
+    *,
+    report: ImportReport,
+    errors: ErrorLog,
+) -> None:
+    """Validate and apply every record, each in a savepoint; errors go to ``errors``."""
+    async for chunk in records:
+        report.rows_read += len(chunk)
+        for record in chunk:
+            row = _validated(kind.model, record, errors, kind.rename)
+            if row is None:
+                report.rejected += 1
+                continue
+            try:
+                async with session.begin_nested():
+                    written = await apply_row(session, row)
+            except Problem as problem:
+                field = _field_of(problem, kind.default_field, kind.rename)
+                errors.add(record.line, field, problem.detail or "")
+                report.rejected += 1
+                continue
+            except IntegrityError:
+                errors.add(record.line, None, "clashes with a record written meanwhile; retry")
+                report.rejected += 1
+                continue
+            report.accepted += 1
+            report.imported += written
+            report.skipped_existing += not written
+        session.expunge_all()  # flushed already; a long import must not keep every row
+
+
+def _field_of(problem: Problem, default: str, rename: dict[str, str]) -> str:
+    """The file column a problem from the operations layer is about."""
+    errors = problem.extra.get("errors") or []
+    path = errors[0]["field"] if errors else None
+    if path is None and problem.detail and problem.detail.startswith("body."):
+        path = problem.detail.split(":", 1)[0]
+    name = (path or default).removeprefix("body.")
+    return rename.get(name, name)
+
+
+def _validated(
+    model: type[BaseModel], record: Record, errors: ErrorLog, rename: dict[str, str]
+) -> BaseModel | None:
+    inverse = {column: name for name, column in rename.items()}
+    if record.data is not None:
+        record = Record(record.line, {inverse.get(k, k): v for k, v in record.data.items()})
+    return validate_record(model, record, errors, **rename)
