@@ -199,17 +199,12 @@ async def course_enrolments(
     """A course's trainees; graduates say whether they were placed within the window."""
     course = await get_course(session, course_id)
     authorize_read(principal, SERVICE, course.commune_code)
-    enrolments = (
-        (
-            await session.execute(
-                select(Enrolment)
-                .where(Enrolment.course_id == course_id)
-                .order_by(Enrolment.enrolled_on, Enrolment.id)
-            )
-        )
-        .scalars()
-        .all()
+    rows = await session.execute(
+        select(Enrolment)
+        .where(Enrolment.course_id == course_id)
+        .order_by(Enrolment.enrolled_on, Enrolment.id)
     )
+    enrolments = rows.scalars().all()
     placed = await placement_dates(session, [e.worker_id for e in enrolments])
     window = policy.graduate_placement_window_months
     day = as_of or date.today()

@@ -141,6 +141,7 @@ async def _run_import(
     *,
     dry_run: bool,
 ) -> ImportReport:
+    """The report of a whole file applied in one transaction; a 422 problem if a row failed."""
     authorize_writer(principal)
     started = time.monotonic()
     async with upload as (file, fmt):
@@ -223,7 +224,7 @@ async def _apply_file(
 
 
 def _field_of(problem: Problem, default: str, rename: dict[str, str]) -> str:
-    """The file column a problem from the operations layer is about."""
+    """The file column a problem from the single-record commands is about."""
     errors = problem.extra.get("errors") or []
     path = errors[0]["field"] if errors else None
     if path is None and problem.detail and problem.detail.startswith("body."):

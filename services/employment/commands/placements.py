@@ -39,7 +39,10 @@ async def record_placement(
 async def place_worker(
     session: AsyncSession, principal: Principal, body: PlacementIn, period: PlacementPeriod
 ) -> Placement:
-    """Record a job; a second one in the same period is kept but flagged as a repeat."""
+    """Record a job; a second one in the same period is kept but flagged as a repeat.
+
+    Works inside the caller's transaction (``record_placement``'s, or the import's savepoint).
+    """
     authorize_writer(principal)
     # The row lock serialises placements of one worker, so two concurrent ones in the same
     # period cannot both be recorded as the first.

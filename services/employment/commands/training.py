@@ -70,7 +70,10 @@ async def enrol(
 async def enrol_worker(
     session: AsyncSession, principal: Principal, course_id: str, body: EnrolmentIn
 ) -> Enrolment:
-    """A seat for a registered worker; 409 when the course is full or the worker is in it."""
+    """A seat for a registered worker; 409 when the course is full or the worker is in it.
+
+    Works inside the caller's transaction (``enrol``'s, or the import's savepoint per row).
+    """
     authorize_writer(principal)
     course = await get_course(session, course_id)
     authorize_write(principal, SERVICE, course.commune_code)
