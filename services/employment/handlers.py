@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.employment.domain import priority_flags
+from services.employment.domain.workers import priority_flags
 from services.employment.models import HouseholdClassChange, KnownHousehold, KnownPerson, Worker
 from shared.consumer import HandlerContext, On
 from shared.prefetch import Prefetch, lookup

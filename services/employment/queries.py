@@ -1,16 +1,28 @@
-"""Read side of the employment service: response views and target progress."""
+"""Read side of the employment service: what each resource shows the callers who may read it.
+
+No writes and no events; every read checks the caller's right to read the commune concerned.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.employment import domain
-from services.employment.domain import PlacementPeriod, TargetFigures
+from services.employment.domain.admin_units import AdminUnit
+from services.employment.domain.placements import PlacementPeriod
+from services.employment.domain.targets import (
+    PlacementFact,
+    TargetFigures,
+    TraineeFact,
+)
+from services.employment.domain.targets import (
+    target_progress as progress_of,
+)
+from services.employment.domain.workers import class_on
 from services.employment.models import (
     Course,
     Enrolment,
@@ -19,80 +31,255 @@ from services.employment.models import (
     Target,
     Worker,
 )
+from services.employment.records import (
+    authorize_unit,
+    class_history,
+    get_course,
+    get_enrolment,
+    get_worker,
+    load_units,
+    unit_and_communes,
+)
 from services.employment.schemas import (
-    ClassChangeOut,
+    AdminUnitOut,
     CourseOut,
     EnrolmentOut,
-    MeasureOut,
     PlacementOut,
     ProgressOut,
     TargetOut,
     WorkerDetailOut,
-    WorkerOut,
+    WorkerPage,
+    WorkerPersonalDataOut,
 )
+from services.employment.settings import SERVICE, EmploymentSettings
+from services.employment.views import (
+    course_view,
+    enrolment_view,
+    measure_out,
+    placement_view,
+    target_view,
+    worker_detail,
+    worker_view,
+)
+from shared.auth import Principal, Role, authorize_read, authorize_write, readable_communes
+from shared.problems import Forbidden, NotFound
+from shared.service import service_client
+
+# --- workers --------------------------------------------------------------------------
 
 
-def worker_view(worker: Worker) -> WorkerOut:
-    return WorkerOut(
-        worker_id=worker.id,
-        person_id=worker.person_id,
-        household_id=worker.household_id,
-        commune_code=worker.commune_code,
-        registered_on=worker.registered_on,
-        household_class=worker.household_class,
-        poor_household=worker.poor_household,
-        near_poor_household=worker.near_poor_household,
-        ethnic_minority=worker.ethnic_minority,
-        rural_worker=worker.rural_worker,
-        priority=domain.PriorityFlags(
-            worker.poor_household,
-            worker.near_poor_household,
-            worker.ethnic_minority,
-            worker.rural_worker,
-        ).priority,
+async def list_workers(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    commune_code: str | None,
+    priority_only: bool,
+    after: str | None,
+    limit: int,
+) -> WorkerPage:
+    """Workers the caller may read, in id order, a page at a time."""
+    authorize_read(principal, SERVICE, commune_code)
+    query = select(Worker).order_by(Worker.id).limit(limit)
+    allowed = readable_communes(principal)
+    if allowed is not None:
+        query = query.where(Worker.commune_code.in_(allowed))
+    if commune_code:
+        query = query.where(Worker.commune_code == commune_code)
+    if priority_only:
+        query = query.where(
+            Worker.poor_household
+            | Worker.near_poor_household
+            | Worker.ethnic_minority
+            | Worker.rural_worker
+        )
+    if after:
+        query = query.where(Worker.id > after)
+    items = [worker_view(w) for w in (await session.execute(query)).scalars()]
+    return WorkerPage(items=items, next_cursor=items[-1].worker_id if len(items) == limit else None)
+
+
+async def read_worker(
+    session: AsyncSession, principal: Principal, worker_id: str
+) -> WorkerDetailOut:
+    """One worker, with the household's class history as received from the households service."""
+    worker = await get_worker(session, worker_id)
+    authorize_read(principal, SERVICE, worker.commune_code)
+    return worker_detail(worker, await class_history(session, worker.household_id))
+
+
+async def read_worker_personal_data(
+    session: AsyncSession,
+    principal: Principal,
+    settings: EmploymentSettings,
+    worker_id: str,
+    purpose: str,
+) -> WorkerPersonalDataOut:
+    """Name, citizen ID and address, read from the households API (which records the read)."""
+    worker = await get_worker(session, worker_id)
+    if principal.role is Role.INSPECTOR:
+        authorize_read(principal, SERVICE, worker.commune_code)
+    elif principal.role in (Role.OPERATOR, Role.ADMIN):
+        authorize_write(principal, SERVICE, worker.commune_code)
+    else:
+        raise Forbidden("this role may not read personal data")
+    client = service_client(settings, settings.households_api_url)
+    try:
+        data = await client.get_json(
+            f"/persons/{worker.person_id}/personal-data",
+            purpose=f"employment: {purpose} (asked by {principal.subject})",
+        )
+    finally:
+        await client.aclose()
+    if data is None:
+        raise NotFound(f"the households registry no longer has person {worker.person_id}")
+    return WorkerPersonalDataOut(worker_id=worker.id, **data)
+
+
+# --- placements -----------------------------------------------------------------------
+
+
+async def read_placement(
+    session: AsyncSession, principal: Principal, placement_id: str
+) -> PlacementOut:
+    """One placement."""
+    placement = await session.get(Placement, placement_id)
+    if placement is None:
+        raise NotFound(f"placement {placement_id} does not exist")
+    authorize_read(principal, SERVICE, placement.commune_code)
+    return placement_view(placement)
+
+
+async def worker_placements(
+    session: AsyncSession, principal: Principal, worker_id: str
+) -> list[PlacementOut]:
+    """A worker's placements, oldest first, repeats flagged."""
+    worker = await get_worker(session, worker_id)
+    authorize_read(principal, SERVICE, worker.commune_code)
+    rows = await session.execute(
+        select(Placement)
+        .where(Placement.worker_id == worker_id)
+        .order_by(Placement.placed_on, Placement.created_at)
+    )
+    return [placement_view(p) for p in rows.scalars()]
+
+
+# --- vocational training --------------------------------------------------------------
+
+
+async def list_courses(
+    session: AsyncSession, principal: Principal, *, commune_code: str | None, year: int | None
+) -> list[CourseOut]:
+    """Courses the caller may read, by start date."""
+    authorize_read(principal, SERVICE, commune_code)
+    query = select(Course).order_by(Course.starts_on, Course.id)
+    allowed = readable_communes(principal)
+    if allowed is not None:
+        query = query.where(Course.commune_code.in_(allowed))
+    if commune_code:
+        query = query.where(Course.commune_code == commune_code)
+    if year:
+        query = query.where(Course.starts_on.between(date(year, 1, 1), date(year, 12, 31)))
+    return [course_view(c) for c in (await session.execute(query)).scalars()]
+
+
+async def read_course(session: AsyncSession, principal: Principal, course_id: str) -> CourseOut:
+    """One course with its seats taken."""
+    course = await get_course(session, course_id)
+    authorize_read(principal, SERVICE, course.commune_code)
+    return course_view(course)
+
+
+async def course_enrolments(
+    session: AsyncSession,
+    principal: Principal,
+    course_id: str,
+    policy: EmploymentSettings,
+    as_of: date | None,
+) -> list[EnrolmentOut]:
+    """A course's trainees; graduates say whether they were placed within the window."""
+    course = await get_course(session, course_id)
+    authorize_read(principal, SERVICE, course.commune_code)
+    rows = await session.execute(
+        select(Enrolment)
+        .where(Enrolment.course_id == course_id)
+        .order_by(Enrolment.enrolled_on, Enrolment.id)
+    )
+    enrolments = rows.scalars().all()
+    placed = await placement_dates(session, [e.worker_id for e in enrolments])
+    window = policy.graduate_placement_window_months
+    day = as_of or date.today()
+    return [enrolment_view(e, placed[e.worker_id], window, day) for e in enrolments]
+
+
+async def read_enrolment(
+    session: AsyncSession,
+    principal: Principal,
+    enrolment_id: str,
+    policy: EmploymentSettings,
+    as_of: date | None,
+) -> EnrolmentOut:
+    """One enrolment; for a graduate, whether a job followed within the window."""
+    enrolment, course = await get_enrolment(session, enrolment_id)
+    authorize_read(principal, SERVICE, course.commune_code)
+    placed = await placement_dates(session, [enrolment.worker_id])
+    window = policy.graduate_placement_window_months
+    return enrolment_view(enrolment, placed[enrolment.worker_id], window, as_of or date.today())
+
+
+# --- targets and administrative units -------------------------------------------------
+
+
+async def list_targets(
+    session: AsyncSession, principal: Principal, year: int | None
+) -> list[TargetOut]:
+    """The plans set, by year and unit."""
+    authorize_read(principal, SERVICE, None)
+    query = select(Target).order_by(Target.year, Target.unit_code)
+    if year is not None:
+        query = query.where(Target.year == year)
+    return [target_view(t) for t in (await session.execute(query)).scalars()]
+
+
+async def read_progress(
+    session: AsyncSession,
+    principal: Principal,
+    year: int,
+    unit_code: str,
+    *,
+    as_of: date | None,
+    policy: EmploymentSettings,
+) -> ProgressOut:
+    """Placements and trainees against the year's plan, with the poor and near-poor share."""
+    day = as_of or date.today()
+    start = date(year, 1, 1)
+    end = max(start, min(day, date(year, 12, 31)))
+    unit, communes = await unit_and_communes(session, unit_code, start, end)
+    authorize_unit(principal, communes or frozenset({unit_code}), write=False)
+    return await target_progress(
+        session,
+        unit=unit,
+        communes=communes,
+        year=year,
+        as_of=day,
+        period=PlacementPeriod(policy.placement_period),
     )
 
 
-def worker_detail(worker: Worker, history: Iterable[tuple[date, str]]) -> WorkerDetailOut:
-    return WorkerDetailOut(
-        **worker_view(worker).model_dump(),
-        household_class_history=[
-            ClassChangeOut(effective_date=effective, poverty_class=poverty_class)
-            for effective, poverty_class in history
-        ],
-    )
+async def list_admin_units(
+    session: AsyncSession, principal: Principal, *, on: date | None, parent_code: str | None
+) -> list[AdminUnitOut]:
+    """Provinces, districts and communes with their validity dates."""
+    authorize_read(principal, SERVICE, None)
+    units = await load_units(session)
+    return [
+        AdminUnitOut(**u.__dict__)
+        for u in units
+        if (on is None or u.overlaps(on, on))
+        and (parent_code is None or u.parent_code == parent_code)
+    ]
 
 
-def course_view(course: Course) -> CourseOut:
-    return CourseOut(
-        course_id=course.id,
-        trade=course.trade,
-        provider=course.provider,
-        commune_code=course.commune_code,
-        level=course.level,
-        starts_on=course.starts_on,
-        ends_on=course.ends_on,
-        capacity=course.capacity,
-        seats_taken=course.seats_taken,
-        cost_per_trainee=course.cost_per_trainee,
-    )
-
-
-def placement_view(placement: Placement) -> PlacementOut:
-    return PlacementOut(
-        placement_id=placement.id,
-        worker_id=placement.worker_id,
-        commune_code=placement.commune_code,
-        kind=placement.kind,
-        placed_on=placement.placed_on,
-        employer=placement.employer,
-        destination_country=placement.destination_country,
-        monthly_wage=placement.monthly_wage,
-        period=placement.period,
-        repeat_in_period=placement.first_placement_id is not None,
-        first_placement_id=placement.first_placement_id,
-        external_ref=placement.external_ref,
-    )
+# --- facts behind the progress ----------------------------------------------------------
 
 
 async def placement_dates(
@@ -108,39 +295,6 @@ async def placement_dates(
         for worker_id, placed_on in rows:
             found[worker_id].append(placed_on)
     return found
-
-
-def enrolment_view(
-    enrolment: Enrolment, placed: Iterable[date], window_months: int, as_of: date
-) -> EnrolmentOut:
-    """The enrolment, with (for a graduate) whether a job followed within the window."""
-    outcome = None
-    if enrolment.status == "completed" and enrolment.completed_on is not None:
-        outcome = domain.graduate_outcome(enrolment.completed_on, placed, window_months, as_of)
-    return EnrolmentOut(
-        enrolment_id=enrolment.id,
-        course_id=enrolment.course_id,
-        worker_id=enrolment.worker_id,
-        enrolled_on=enrolment.enrolled_on,
-        status=enrolment.status,
-        completed_on=enrolment.completed_on,
-        certificate_number=enrolment.certificate_number,
-        dropped_on=enrolment.dropped_on,
-        drop_reason=enrolment.drop_reason,
-        graduate_outcome=outcome,
-    )
-
-
-def target_view(target: Target) -> TargetOut:
-    return TargetOut(
-        target_id=target.id,
-        year=target.year,
-        unit_code=target.unit_code,
-        unit_level=target.unit_level,
-        placements=target.placements,
-        trainees=target.trainees,
-        rural_trainees=target.rural_trainees,
-    )
 
 
 async def _histories(
@@ -161,17 +315,6 @@ async def _histories(
         for household_id, effective, poverty_class in rows:
             histories[household_id].append((effective, poverty_class))
     return histories
-
-
-def _measure_out(measure: domain.Measure) -> MeasureOut:
-    return MeasureOut(
-        target=measure.target,
-        achieved=measure.achieved,
-        percent_of_target=measure.percent_of_target,
-        poor=measure.poor,
-        near_poor=measure.near_poor,
-        poor_and_near_poor_share_percent=measure.poor_and_near_poor_share_percent,
-    )
 
 
 async def _placement_facts(
@@ -221,7 +364,7 @@ async def _figures(session: AsyncSession, year: int, unit_code: str) -> TargetFi
 async def target_progress(
     session: AsyncSession,
     *,
-    unit: domain.AdminUnit,
+    unit: AdminUnit,
     communes: frozenset[str],
     year: int,
     as_of: date,
@@ -235,19 +378,17 @@ async def target_progress(
     placements = await _placement_facts(session, communes, start, end)
     trainees = await _trainee_facts(session, communes, start, end)
     histories = await _histories(session, {p[3] for p in placements} | {t[5] for t in trainees})
-    progress = domain.target_progress(
+    progress = progress_of(
         await _figures(session, year, unit.code),
         year=year,
         as_of=as_of,
         period=period,
         placements=[
-            domain.PlacementFact(pid, worker, on, domain.class_on(histories[household], on))
+            PlacementFact(pid, worker, on, class_on(histories[household], on))
             for pid, worker, on, household in placements
         ],
         trainees=[
-            domain.TraineeFact(
-                eid, worker, on, dropped, rural, domain.class_on(histories[household], on)
-            )
+            TraineeFact(eid, worker, on, dropped, rural, class_on(histories[household], on))
             for eid, worker, on, dropped, rural, household in trainees
         ],
     )
@@ -258,7 +399,7 @@ async def target_progress(
         as_of=as_of,
         communes=sorted(communes),
         placement_period=period.value,
-        placements=_measure_out(progress.placements),
-        trainees=_measure_out(progress.trainees),
-        rural_trainees=_measure_out(progress.rural_trainees),
+        placements=measure_out(progress.placements),
+        trainees=measure_out(progress.trainees),
+        rural_trainees=measure_out(progress.rural_trainees),
     )

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from services.employment.domain import CourseLevel, PlacementKind
+from services.employment.domain.placements import PlacementKind
+from services.employment.domain.training import CourseLevel
 from services.employment.events import DropReason
 from shared.inputs import RequestBody
 
@@ -96,6 +97,12 @@ class EnrolmentIn(Body):
     enrolled_on: date
 
 
+class EnrolmentRow(EnrolmentIn):
+    """A row of an enrolments file (``POST /imports/enrolments``)."""
+
+    course_id: str = Field(min_length=1, max_length=36)
+
+
 class CompletionIn(Body):
     completed_on: date
     certificate_number: str | None = Field(None, min_length=1, max_length=60)
@@ -131,6 +138,12 @@ class PlacementIn(Body):
     )
     monthly_wage: int = Money
     external_ref: str | None = Field(None, min_length=1, max_length=64)
+
+
+class PlacementRow(PlacementIn):
+    """A row of a placements file (``POST /imports/placements``)."""
+
+    external_ref: str = Field(min_length=1, max_length=64, description="makes re-runs safe")
 
 
 class PlacementOut(BaseModel):

@@ -338,7 +338,7 @@ class TestAdminUnits:
             admin_unit("30523", date(2025, 7, 1))  # Văn Giáo was merged into An Cư
 
     def test_the_document_loads_as_the_employment_service_units_file(self, tmp_path: Path) -> None:
-        from services.employment.admin_units import read_units_file
+        from services.employment.commands.admin_units import read_units_file
 
         path = tmp_path / "units.json"
         path.write_text(json.dumps(admin_units_document(), ensure_ascii=False), encoding="utf-8")

@@ -15,7 +15,7 @@ from services.households.app import HouseholdsSettings
 from services.households.app import create as create_households
 from shared.events import topic_for
 from tests import factories
-from tests.integration.employment_fixtures import (
+from tests.employment.integration.fixtures import (
     admin,
     employment_app,
     employment_settings,

@@ -12,7 +12,7 @@ import pytest
 
 from shared.events import topic_for
 from tests import factories
-from tests.integration.employment_fixtures import admin, employment_app, seeded_workers
+from tests.employment.integration.fixtures import admin, employment_app, seeded_workers
 from tests.support import read_events
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,8 @@ import httpx
 import uvicorn
 from aiokafka import AIOKafkaProducer
 
-from services.employment.app import EmploymentSettings, create
+from services.employment.app import create
+from services.employment.settings import EmploymentSettings
 from services.households.events import HouseholdReclassified, HouseholdRegistered, PersonAdded
 from shared.events import CloudEvent, new_event
 from shared.localbroker import free_port

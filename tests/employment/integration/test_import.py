@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests import factories
-from tests.integration.employment_fixtures import admin, employment_app, operator, seeded_workers
+from tests.employment.integration.fixtures import admin, employment_app, operator, seeded_workers
 from tests.support import bearer, token
 
 pytestmark = pytest.mark.integration

@@ -15,12 +15,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.employment.domain import AdminUnit
+from services.employment.domain.admin_units import AdminUnit
 from services.employment.models import AdminUnitRow
 from shared.admin_units import DEFAULT_FILE as SHARED_ADMIN_UNITS_FILE
+from shared.observability import get_logger
+from shared.service import ServiceRuntime
 
 DEFAULT_FILE = SHARED_ADMIN_UNITS_FILE
 LEVELS = ("province", "district", "commune")
+log = get_logger(__name__)
 
 
 def _date(value: Any) -> date | None:
@@ -76,16 +79,9 @@ async def seed_units(session: AsyncSession, path: Path) -> int:
     return added
 
 
-async def load_units(session: AsyncSession) -> list[AdminUnit]:
-    rows = (await session.execute(select(AdminUnitRow).order_by(AdminUnitRow.id))).scalars()
-    return [
-        AdminUnit(
-            code=r.code,
-            name=r.name,
-            level=r.level,  # type: ignore[arg-type]
-            parent_code=r.parent_code,
-            valid_from=r.valid_from,
-            valid_to=r.valid_to,
-        )
-        for r in rows
-    ]
+async def load_admin_units(runtime: ServiceRuntime) -> None:
+    """At start-up: add the units of the configured file that the table does not hold yet."""
+    path = getattr(runtime.settings, "admin_units_file", DEFAULT_FILE)
+    async with runtime.sessions() as session, session.begin():
+        added = await seed_units(session, path)
+    log.info("admin_units.loaded", file=str(path), added=added)

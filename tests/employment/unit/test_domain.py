@@ -9,28 +9,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.employment.admin_units import DEFAULT_FILE, read_units_file
-from services.employment.domain import (
-    CourseLevel,
-    Measure,
-    PlacementFact,
+from services.employment.commands.admin_units import DEFAULT_FILE, read_units_file
+from services.employment.domain.admin_units import communes_of
+from services.employment.domain.dates import add_months
+from services.employment.domain.errors import RuleBroken
+from services.employment.domain.placements import (
     PlacementKind,
     PlacementPeriod,
-    RuleBroken,
+    check_placement,
+    period_key,
+)
+from services.employment.domain.targets import (
+    Measure,
+    PlacementFact,
     TargetFigures,
     TraineeFact,
-    add_months,
-    check_course,
-    check_placement,
-    class_on,
-    communes_of,
     counted_placements,
     counted_trainees,
-    graduate_outcome,
-    period_key,
-    priority_flags,
     target_progress,
 )
+from services.employment.domain.training import CourseLevel, check_course, graduate_outcome
+from services.employment.domain.workers import class_on, priority_flags
 
 YEAR, MONTH = PlacementPeriod.CALENDAR_YEAR, PlacementPeriod.CALENDAR_MONTH
 days = st.dates(min_value=date(2015, 1, 1), max_value=date(2030, 12, 31))
