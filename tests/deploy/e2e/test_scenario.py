@@ -25,8 +25,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from deploy.local.scenario import SMALL_HOUSEHOLDS, seed_district
-from deploy.local.scenario_faults import (
+from deploy.local.scenario.faults import (
     DUPLICATE_CARD,
     FAULT_KINDS,
     LATE_CARDS,
@@ -34,7 +33,8 @@ from deploy.local.scenario_faults import (
     RECOGNITION_BEFORE_POSTING_ENDED,
     RECOGNITION_WITHOUT_MEETING,
 )
-from deploy.local.scenario_plan import AS_OF, YEAR
+from deploy.local.scenario.plan import AS_OF, YEAR
+from deploy.local.scenario.seed import SMALL_HOUSEHOLDS, seed_district
 from shared.events import SERVICES
 from shared.localbroker import free_port
 from tests.browser.support import log_in, new_page
