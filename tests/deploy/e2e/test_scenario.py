@@ -38,7 +38,7 @@ from deploy.local.scenario.seed import SMALL_HOUSEHOLDS, seed_district
 from shared.events import SERVICES
 from shared.localbroker import free_port
 from tests.browser.support import log_in, new_page
-from tests.e2e.test_launcher import ansinh_command, children_of, command_line
+from tests.deploy.e2e.test_launcher import ansinh_command, children_of, command_line
 from tests.support import bearer, token
 
 # Room for a slow machine: the run takes about two minutes on two idle cores.
