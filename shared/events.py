@@ -6,7 +6,7 @@ type ``vn.ansinh.<service>.<event_name>.v<N>``. Contracts (JSON Schema, AsyncAPI
 generated from that registry, so the models are the single source of truth.
 
 On the wire an event is a Kafka record whose value is the JSON ``data`` and whose headers
-carry the ``ce_*`` attributes, exactly as ARCHITECTURE.md fixes them.
+carry the ``ce_*`` attributes, exactly as ARCHITECTURE.md (repository root) fixes them.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from services.households.standards import Area, classify, standard_by_code
 
 YEAR = 2019
 DISTRICT = DISTRICT_CODE
-#: The plan's figures for the district of 30,000 households (DOMAIN.md); smaller or larger
+#: The plan's figures for the district of 30,000 households (docs/domain.md); smaller or larger
 #: districts get them in proportion.
 PLAN_HOUSEHOLDS = 30_000
 PLAN_PLACEMENTS = 4_000
