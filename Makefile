@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | sort -n | tail -1)
 
-.PHONY: run test install contracts contracts-check lint typecheck bench postgres chromium clean migration
+.PHONY: run test check install contracts contracts-check lint typecheck imports hooks bench postgres chromium clean migration
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -32,8 +32,11 @@ chromium:
 run: install
 	$(BIN)/ansinh up
 
-test: install postgres chromium
+## The rules the tools check (ARCHITECTURE.md), then the tests: CI runs exactly this.
+test: install check postgres chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+check: lint typecheck imports contracts-check
 
 contracts: install
 	$(BIN)/python -m shared.contracts generate
@@ -47,6 +50,15 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy shared services deploy
+
+## The import contracts of .importlinter; `make imports CONTRACTS="shared-acyclic domain-pure"`
+## checks only those.
+imports: install
+	$(BIN)/lint-imports $(foreach contract,$(CONTRACTS),--contract $(contract))
+
+## The same checks before each commit (.pre-commit-config.yaml).
+hooks: install
+	$(BIN)/pre-commit install
 
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -31,7 +31,7 @@ import uvicorn
 
 from bench.common import postgres_databases
 from bench.import_households import cpu_seconds, peak_rss_mb, write_csv
-from deploy.local.district import ASSESSMENT_COLUMNS
+from deploy.local.district.generator import ASSESSMENT_COLUMNS
 from services.households.app import HouseholdsSettings, create
 from shared.auth import Role, mint_token
 from shared.kafka import ensure_topics

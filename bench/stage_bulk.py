@@ -35,7 +35,12 @@ from bench.common import (
 from bench.import_households import post_file
 from bench.profiling import start_if_asked
 from bench.review import read_surveys, review_district
-from deploy.local.district import DEFAULT_SEED, assessments_path, generate_district, write_district
+from deploy.local.district.generator import (
+    DEFAULT_SEED,
+    assessments_path,
+    generate_district,
+    write_district,
+)
 from shared.events import SERVICES
 from shared.localbroker import EmbeddedBroker, free_port
 

@@ -10,7 +10,7 @@ twice. ``ansinh replay`` calls it on every running service and follows the backl
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
@@ -20,9 +20,7 @@ from shared.auth import Principal, require_roles
 from shared.observability import get_logger
 from shared.outbox import mark_all_unsent, outbox_backlog
 from shared.problems import RuleViolation, problem_responses
-
-if TYPE_CHECKING:
-    from shared.service import ServiceRuntime
+from shared.runtime import get_runtime
 
 log = get_logger(__name__)
 
@@ -59,7 +57,7 @@ def admin_router() -> APIRouter:
         ] = None,
     ) -> OutboxReplay:
         """Queue the outbox again for consumers that missed events; inboxes drop repeats."""
-        runtime: ServiceRuntime = request.app.state.runtime
+        runtime = get_runtime(request)
         service = runtime.definition.name
         try:
             moment = since.astimezone(UTC) if since is not None else None

@@ -6,14 +6,14 @@ type ``vn.ansinh.<service>.<event_name>.v<N>``. Contracts (JSON Schema, AsyncAPI
 generated from that registry, so the models are the single source of truth.
 
 On the wire an event is a Kafka record whose value is the JSON ``data`` and whose headers
-carry the ``ce_*`` attributes, exactly as ARCHITECTURE.md fixes them.
+carry the ``ce_*`` attributes, exactly as ARCHITECTURE.md (repository root) fixes them.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -171,8 +171,14 @@ def new_event(
     source: str | None = None,
     event_id: str | None = None,
     time: datetime | None = None,
+    trace: Mapping[str, str] | None = None,
 ) -> CloudEvent:
-    """Wrap a payload in a new CloudEvent (fresh UUID id, now as time)."""
+    """Wrap a payload in a new CloudEvent (fresh UUID id, now as time).
+
+    ``trace`` holds the W3C trace headers to carry (``traceparent``, ``tracestate``), as
+    :func:`shared.observability.current_trace_headers` gives them; none by default.
+    """
+    trace = trace or {}
     cls = type(payload)
     if not hasattr(cls, "ce_type"):
         raise TypeError(f"{cls.__name__} is not registered with @domain_event")
@@ -184,6 +190,8 @@ def new_event(
         time=rfc3339(time or datetime.now(UTC)),
         data=payload.model_dump(mode="json"),
         dataschema=dataschema_for(cls.ce_type),
+        traceparent=trace.get("traceparent"),
+        tracestate=trace.get("tracestate"),
     )
 
 

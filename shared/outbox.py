@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,7 +99,9 @@ def outbox_row(cloud_event: CloudEvent) -> dict[str, Any]:
     }
 
 
-def row_to_event(row: Any) -> CloudEvent:
+def row_to_event(row: Any, trace: Mapping[str, str] | None = None) -> CloudEvent:
+    """The event an outbox row holds; ``trace`` headers, if given, replace the recorded ones."""
+    trace = trace or {}
     return CloudEvent(
         id=row.event_id,
         source=row.ce_source,
@@ -108,8 +110,8 @@ def row_to_event(row: Any) -> CloudEvent:
         time=row.ce_time,
         data=json.loads(row.data),
         dataschema=row.ce_dataschema,
-        traceparent=row.traceparent,
-        tracestate=row.tracestate,
+        traceparent=trace.get("traceparent", row.traceparent),
+        tracestate=trace.get("tracestate", row.tracestate),
     )
 
 
@@ -122,17 +124,10 @@ async def append_events(
 ) -> list[CloudEvent]:
     """Append (payload, subject) pairs to the outbox inside the caller's transaction."""
     trace_headers = current_trace_headers()
-    built = []
-    for payload, subject in events:
-        ce = new_event(payload, subject=subject, time=time)
-        ce = CloudEvent(
-            **{
-                **ce.__dict__,
-                "traceparent": trace_headers.get("traceparent"),
-                "tracestate": trace_headers.get("tracestate"),
-            }
-        )
-        built.append(ce)
+    built = [
+        new_event(payload, subject=subject, time=time, trace=trace_headers)
+        for payload, subject in events
+    ]
     if built:
         await session.execute(insert(tables.outbox), [outbox_row(ce) for ce in built])
         session.info["outbox_pending"] = True
@@ -275,27 +270,21 @@ class OutboxRelay:
         return len(rows)
 
     async def _send(self, row: Any) -> asyncio.Future[Any]:
-        ce = row_to_event(row)
-        parent = context_from_headers(ce.traceparent, ce.tracestate)
+        # The publish span continues the trace recorded with the row; the event carries the
+        # span's own headers, so a consumer's span is the publish span's child.
+        parent = context_from_headers(row.traceparent, row.tracestate)
         with self._tracer.start_as_current_span(
-            f"{ce.topic} publish",
+            f"{row.topic} publish",
             context=parent,
             kind=trace.SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "kafka",
-                "messaging.destination.name": ce.topic,
-                "messaging.message.id": ce.id,
-                "cloudevents.event_type": ce.type,
+                "messaging.destination.name": row.topic,
+                "messaging.message.id": row.event_id,
+                "cloudevents.event_type": row.ce_type,
             },
         ):
-            headers = current_trace_headers()
-            ce = CloudEvent(
-                **{
-                    **ce.__dict__,
-                    "traceparent": headers.get("traceparent", ce.traceparent),
-                    "tracestate": headers.get("tracestate", ce.tracestate),
-                }
-            )
+            ce = row_to_event(row, trace=current_trace_headers())
             return await self.producer.send(
                 ce.topic,
                 value=ce.value_bytes(),

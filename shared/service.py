@@ -10,21 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.admin import admin_router
 from shared.auth import AuthConfig, TokenVerifier, install_auth, load_or_create_local_secret
 from shared.config import ServiceSettings
-from shared.consumer import EventConsumer, On
+from shared.consumer import EventConsumer
 from shared.db import create_engine, create_read_engine, database_reachable, session_factory
 from shared.inputs import UUID_PATTERN, ResourceId  # noqa: F401 - re-exported
 from shared.kafka import ensure_topics, new_producer, wait_for_broker
@@ -37,8 +34,7 @@ from shared.observability import (
     get_logger,
     instrument_fastapi,
 )
-from shared.outbox import OutboxRelay, PlatformTables, mark_all_unsent
-from shared.prefetch import Prefetch
+from shared.outbox import OutboxRelay, mark_all_unsent
 from shared.problems import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_RESPONSES,
@@ -47,61 +43,14 @@ from shared.problems import (
     install_problem_handlers,
 )
 from shared.pseudonym import Pseudonymizer
+from shared.runtime import ConsumerSpec as ConsumerSpec
+from shared.runtime import ReadSessionDep as ReadSessionDep
+from shared.runtime import Runtime as Runtime
+from shared.runtime import ServiceDefinition, ServiceRuntime
+from shared.runtime import SessionDep as SessionDep
 from shared.service_client import ClientCredentials, ServiceClient, ServiceTokens
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class ConsumerSpec:
-    """A consumer group of the service: group id ``<service>.<name>``."""
-
-    name: str
-    topics: Sequence[str]
-    handlers: Sequence[On]
-    #: Rows its handlers look up by key, read per batch (see shared/prefetch.py).
-    prefetch: Sequence[Prefetch] = ()
-
-
-@dataclass
-class ServiceDefinition:
-    name: str
-    title: str
-    metadata: MetaData
-    tables: PlatformTables
-    routers: Sequence[APIRouter]
-    consumers: Sequence[ConsumerSpec] = ()
-    import_path_prefixes: Sequence[str] = ()
-    on_startup: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
-    #: Long-running loops (periodic sweeps, tree-head signing) started after start-up and
-    #: cancelled, before the consumers stop, on shutdown.
-    background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
-    version: str = "0.1.0"
-
-
-@dataclass
-class ServiceRuntime:
-    """Everything a running service holds (``request.app.state.runtime`` in a request)."""
-
-    definition: ServiceDefinition
-    settings: ServiceSettings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    producer: AIOKafkaProducer
-    pseudonyms: Pseudonymizer
-    relay: OutboxRelay | None = None
-    #: Sessions for requests that only read (shared.db.create_read_engine): ReadSessionDep.
-    read_sessions: async_sessionmaker[AsyncSession] | None = None
-    consumers: list[EventConsumer] = field(default_factory=list)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    async def broker_reachable(self) -> bool:
-        try:
-            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=3)
-            return True
-        except Exception:
-            return False
 
 
 def secret_value(settings: ServiceSettings, field_name: str, file_name: str) -> str:
@@ -360,30 +309,3 @@ def health_router() -> APIRouter:
         return metrics_response()
 
     return router
-
-
-def get_runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_runtime(request).sessions() as session:
-        yield session
-
-
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    runtime = get_runtime(request)
-    async with (runtime.read_sessions or runtime.sessions)() as session:
-        yield session
-
-
-async def _current_runtime(request: Request) -> ServiceRuntime:
-    # async: FastAPI runs a plain-def dependency on its thread pool, a round trip per request
-    return get_runtime(request)
-
-
-Runtime = Annotated[ServiceRuntime, Depends(_current_runtime)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-#: A session for an endpoint that never writes (see shared.db.create_read_engine).
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy.local.district import generate_app
+from deploy.local.district.generator import generate_app
 from deploy.local.launcher import Platform, jwt_secret, read_state
 from deploy.local.replay import (
     PlatformNotRunning,
@@ -22,7 +22,7 @@ from deploy.local.replay import (
     follow_backlogs,
     request_replays,
 )
-from deploy.local.scenario import seed_command
+from deploy.local.scenario.seed import SeedOnStart, seed_command
 from deploy.local.status import platform_ports, probe
 from deploy.local.verify import AuditUnreachable, LedgerReport, inspector_token, verify_ledger
 from shared.auth import ALL_COMMUNES, Role, mint_token
@@ -71,8 +71,7 @@ def up(
         chosen,
         console=console,
         ready_timeout=ready_timeout,
-        seed=not no_seed,
-        seed_households=households,
+        seed=None if no_seed else SeedOnStart(households),
     )
     raise typer.Exit(platform.run())
 

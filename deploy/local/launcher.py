@@ -18,10 +18,10 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO, NoReturn
+from typing import IO, NoReturn, Protocol
 
 import httpx
 from rich.console import Console
@@ -149,6 +149,21 @@ class ServiceProcess:
         return f"{self.name} {what}; last lines of {self.log_path}:\n{tail or '(empty)'}"
 
 
+class Seeding(Protocol):
+    """What ``Platform.run`` plays once every service is ready (``ansinh up`` without --no-seed).
+
+    The launcher knows no scenario: the scenario package, which drives the running platform
+    and so imports this module, hands one in.
+    """
+
+    #: The day the audit service judges the seeded data as of, or None for today.
+    @property
+    def audit_date(self) -> date | None: ...
+
+    def play(self, platform: Platform) -> None:
+        """Seed the ready ``platform``; report a failure on its console and return."""
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -164,12 +179,10 @@ class Platform:
         console: Console | None = None,
         ready_timeout: float = 120.0,
         stop_timeout: float = 20.0,
-        seed: bool = False,
-        seed_households: int = 3_000,
+        seed: Seeding | None = None,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.seed = seed
-        self.seed_households = seed_households
         self.logs_dir = self.data_dir / "logs"
         self.services = list(services) if services is not None else available_services()
         self.console = console or Console()
@@ -189,8 +202,8 @@ class Platform:
         try:
             self.start()
             self.announce()
-            if self.seed:
-                self.seed_scenario()
+            if self.seed is not None:
+                self.seed.play(self)
             self.supervise()
         except KeyboardInterrupt:
             self.console.print("\n[bold]Stopping…[/bold]")
@@ -216,29 +229,6 @@ class Platform:
         for name in self.services:
             self.running.append(self._start_service(name))
         self._wait_until_ready()
-
-    def seed_scenario(self) -> None:
-        """Play the 2019 scenario once (skipped when the data is there), printing progress.
-
-        A failure is reported and the platform keeps running: `ansinh seed` resumes it.
-        """
-        from deploy.local.scenario import seed_district  # the scenario imports this module
-        from deploy.local.scenario_client import ScenarioError
-
-        if set(self.services) != set(SERVICES):
-            self.console.print("Not seeding: the 2019 scenario needs all five services.")
-            return
-        self.console.print("\n[bold]Seeding the 2019 scenario of Tịnh Biên…[/bold]")
-        try:
-            outcome = asyncio.run(
-                seed_district(self.data_dir, households=self.seed_households, console=self.console)
-            )
-        except (ScenarioError, httpx.HTTPError) as error:
-            self.console.print("[bold red]✗[/bold red] seeding stopped: ", end="")
-            self.console.print(str(error), markup=False, highlight=False, soft_wrap=True)
-            self.console.print("The platform keeps running; `ansinh seed` resumes the scenario.")
-            return
-        self.console.print(f"[green]✓[/green] {outcome}", highlight=False)
 
     def supervise(self) -> NoReturn:
         """Watch the processes; LaunchError when one exits on its own, Ctrl-C interrupts."""
@@ -379,12 +369,15 @@ class Platform:
         # Children import the same `services` package the launcher found.
         package_root = str(Path(services.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        if self.seed and name == "audit" and "ANSINH_AUDIT_CLOCK_DATE" not in os.environ:
-            # The seeded scenario is the 2019 plan: the audit judges it as of its end date,
-            # not today's (when every 2019 card has long expired).
-            from deploy.local.scenario_plan import AS_OF
-
-            env["ANSINH_AUDIT_CLOCK_DATE"] = AS_OF.isoformat()
+        if (
+            self.seed is not None
+            and self.seed.audit_date is not None
+            and name == "audit"
+            and "ANSINH_AUDIT_CLOCK_DATE" not in os.environ
+        ):
+            # Seeded data of a past year is judged as of its end, not today (when every card
+            # it issued has long expired).
+            env["ANSINH_AUDIT_CLOCK_DATE"] = self.seed.audit_date.isoformat()
         if self.broker:
             # Tansu forgot every event: publish each outbox again; consumers' inboxes skip repeats.
             env[f"{prefix}REPUBLISH_ON_START"] = "true"

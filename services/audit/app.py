@@ -35,7 +35,7 @@ class AuditSettings(settings_class(SERVICE)):  # type: ignore[misc]
     #: Secure flag of the dashboard's cookies; None: set when the request came over HTTPS.
     dashboard_secure_cookies: bool | None = None
 
-    # Monitoring views: the service standards findings are measured against (DOMAIN.md;
+    # Monitoring views: the service standards findings are measured against (docs/domain.md;
     # figures it marks unconfirmed are defaults to check locally). None: no standard set.
     card_service_standard_days: int = Field(30, ge=0)  # entitlement → card, unconfirmed
     excess_tolerance_days: int = Field(1, ge=0)  # days a card may outlive its entitlement

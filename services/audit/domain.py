@@ -75,7 +75,7 @@ def occurred_at(ce_time: str) -> datetime:
 
 
 # --- the poverty standards, re-implemented (the audit re-checks households' classes) --------
-# Written from DOMAIN.md, not imported from households: an audit that borrowed the code it
+# Written from docs/domain.md, not imported from households: an audit that borrowed the code it
 # checks would agree with every bug in it.
 
 #: The classes that decide who gets what; middle-income and not-poor both count as "other"
@@ -202,7 +202,7 @@ def misclassified(recorded_class: str, expected: str | None) -> bool:
 
 @dataclass(frozen=True)
 class AuditPolicy:
-    """The yardsticks of the views and findings (AuditSettings; defaults from DOMAIN.md).
+    """The yardsticks of the views and findings (AuditSettings; defaults from docs/domain.md).
 
     Unconfirmed figures are marked; ``None`` for a standard means none is set (no on-time
     rate, no finding). ``clock`` pins the audit's "today" (tests, replays of past years).
@@ -215,7 +215,7 @@ class AuditPolicy:
     fall_into_poverty_working_days: int = 7
     housing_decision_days: int | None = None  # no legal figure: set one to measure it
     housing_disbursement_days: int | None = None
-    posting_working_days: int = 3  # unconfirmed (DOMAIN.md)
+    posting_working_days: int = 3  # unconfirmed (docs/domain.md)
     holidays: frozenset[date] = frozenset()
     poor_rate_reduction_pp: float | None = 1.5  # 2019 plan
     near_poor_rate_reduction_pp: float | None = 1.0

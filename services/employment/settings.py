@@ -19,7 +19,7 @@ class EmploymentSettings(settings_class(SERVICE)):  # type: ignore[misc]
     # plans count workers given jobs in a year, hence the calendar year by default.
     placement_period: Literal["calendar_month", "calendar_year"] = "calendar_year"
     graduate_placement_window_months: int = 6  # unconfirmed: no source fixes the window
-    elementary_course_max_months: int = 3  # sơ cấp: "under 3 months" (DOMAIN.md)
+    elementary_course_max_months: int = 3  # sơ cấp: "under 3 months" (docs/domain.md)
     admin_units_file: Path = DEFAULT_FILE
 
 

@@ -20,7 +20,7 @@ SERVICE = "households"
 
 
 class HouseholdsSettings(settings_class(SERVICE)):  # type: ignore[misc]
-    """Households settings (ANSINH_HOUSEHOLDS_*), review policy defaults from DOMAIN.md."""
+    """Households settings (ANSINH_HOUSEHOLDS_*), review policy defaults from docs/domain.md."""
 
     review_agreement_threshold: float = 0.5
     review_quorum_share: float = 0.5  # unconfirmed: no source fixes a quorum

@@ -8,7 +8,7 @@ and every division is an integer division with its rounding stated:
   capped at what is still outstanding; the last instalment takes the remainder.
 - Interest of a repayment year: ``floor(outstanding × rate_bp / 10_000)`` on the principal
   outstanding on the first day of that year — a fraction of a đồng is never charged.
-  Grace years carry neither principal nor interest (DOMAIN.md, Decision 33/2015).
+  Grace years carry neither principal nor interest (docs/domain.md, Decision 33/2015).
 - Overdue interest: on overdue principal only, at the overdue rate, actual days / 365,
   ``floor`` per period between two events (a payment or the statement date).
 """

@@ -16,7 +16,7 @@ class InsuranceSettings(settings_class(SERVICE)):  # type: ignore[misc]
     # Communes designated poor, where the state pays 100% for near-poor households.
     poor_communes: list[str] = Field(default_factory=list)
     near_poor_subsidy_percent: int = Field(70, ge=0, le=100)
-    # Unconfirmed (DOMAIN.md): how long cover lasts after a household leaves its class.
+    # Unconfirmed (docs/domain.md): how long cover lasts after a household leaves its class.
     # Default: none, so no state-paid card outlives the recognition (none in excess).
     household_exit_grace_days: int = Field(0, ge=0)
     card_validity_months: int = Field(12, ge=1, le=60)

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.local.district import ASSESSMENT_COLUMNS
+from deploy.local.district.generator import ASSESSMENT_COLUMNS
 from services.households.assessment_imports import CSV_COLUMNS
 from shared.events import topic_for
 from tests import factories

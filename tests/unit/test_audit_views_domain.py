@@ -100,7 +100,7 @@ class TestPovertyStandard2022:
 def test_the_audits_copy_agrees_with_the_households_service(
     on: date, area: str, income: int, picks: list[int]
 ) -> None:
-    """Two independent writings of DOMAIN.md's standards give the same targeting class."""
+    """Two independent writings of docs/domain.md's standards give the same targeting class."""
     standard = standard_for(on)
     indicators = sorted(standard.indicators)
     deprived = [indicators[i] for i in picks if i < len(indicators)]

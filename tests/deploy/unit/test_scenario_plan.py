@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deploy.local.district_data import COMMUNES
-from deploy.local.scenario_plan import (
+from deploy.local.district.data import COMMUNES
+from deploy.local.scenario.plan import (
     FAULTS,
     LATE_CARD_DAYS,
     ON_TIME_CARD_DAYS,
@@ -24,7 +24,7 @@ from deploy.local.scenario_plan import (
     social_insurance_number,
     village_calendar,
 )
-from deploy.local.scenario_review import OVERRIDE_REASON, SURVEY_COLUMNS, survey_file
+from deploy.local.scenario.review import OVERRIDE_REASON, SURVEY_COLUMNS, survey_file
 from services.households.assessment_imports import (
     CSV_COLUMNS,
     REQUIRED_COLUMNS,

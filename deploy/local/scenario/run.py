@@ -13,10 +13,10 @@ from typing import Any
 
 from rich.progress import Progress, TaskID
 
-from deploy.local.district_survey import SurveyInputs
-from deploy.local.scenario_client import PlatformClient, ScenarioError
-from deploy.local.scenario_faults import MISCLASSIFIED_POOR, FaultManifest
-from deploy.local.scenario_plan import Household, Member
+from deploy.local.district.survey import SurveyInputs
+from deploy.local.scenario.client import PlatformClient, ScenarioError
+from deploy.local.scenario.faults import MISCLASSIFIED_POOR, FaultManifest
+from deploy.local.scenario.plan import Household, Member
 
 STATE_FILE = "scenario-state.json"
 

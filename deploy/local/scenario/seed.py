@@ -2,22 +2,22 @@
 
 ``ansinh seed`` (and ``ansinh up`` once every service is ready) calls :func:`seed_district`:
 
-1. **registry** — the district generated from the seed (:mod:`deploy.local.district`) to
+1. **registry** — the district generated from the seed (:mod:`deploy.local.district.generator`) to
    ``<data_dir>/district-2019.csv`` and registered with one ``POST /imports/households``;
 2. **review** — each village's periodic review: survey, village meeting, posting,
    complaints, recognition in Nov–Dec under Decision 59/2015; then a few voluntary
-   escapes (:mod:`deploy.local.scenario_review`);
+   escapes (:mod:`deploy.local.scenario.review`);
 Then, side by side (each programme follows the recognitions on its own):
 
 3. **insurance** — a card for every person the recognitions entitled, and the agency's
-   duplicate (:mod:`deploy.local.scenario_insurance`);
+   duplicate (:mod:`deploy.local.scenario.insurance`);
 4. **employment** — targets, workers, courses, enrolments, placements
-   (:mod:`deploy.local.scenario_employment`);
+   (:mod:`deploy.local.scenario.employment`);
 5. **housing** — applications, approval lists, loans, construction
-   (:mod:`deploy.local.scenario_housing`).
+   (:mod:`deploy.local.scenario.housing`).
 
 Five deliberate faults are planted and listed in ``<data_dir>/scenario-faults.json``
-(:mod:`deploy.local.scenario_faults`); nothing else breaks a rule. A stage already done
+(:mod:`deploy.local.scenario.faults`); nothing else breaks a rule. A stage already done
 (``<data_dir>/scenario-state.json``) is skipped; an interrupted one is taken up where the
 platform's data says it stopped. A platform whose registry holds households the scenario
 did not put there is left alone ("already seeded").
@@ -28,11 +28,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -43,15 +45,17 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from deploy.local.district import DEFAULT_SEED, DISTRICT_HOUSEHOLDS
-from deploy.local.scenario_client import PlatformClient, ScenarioError, each
-from deploy.local.scenario_employment import play_employment
-from deploy.local.scenario_faults import MANIFEST_FILE, FaultManifest
-from deploy.local.scenario_housing import play_housing
-from deploy.local.scenario_insurance import issue_cards
-from deploy.local.scenario_plan import AS_OF, YEAR
-from deploy.local.scenario_review import import_registry, play_review
-from deploy.local.scenario_run import ScenarioRun, ScenarioState, StageBar
+from deploy.local.district.generator import DEFAULT_SEED, DISTRICT_HOUSEHOLDS
+from deploy.local.launcher import Platform
+from deploy.local.scenario.client import PlatformClient, ScenarioError, each
+from deploy.local.scenario.employment import play_employment
+from deploy.local.scenario.faults import MANIFEST_FILE, FaultManifest
+from deploy.local.scenario.housing import play_housing
+from deploy.local.scenario.insurance import issue_cards
+from deploy.local.scenario.plan import AS_OF, YEAR
+from deploy.local.scenario.review import import_registry, play_review
+from deploy.local.scenario.run import ScenarioRun, ScenarioState, StageBar
+from shared.events import SERVICES
 
 SMALL_HOUSEHOLDS = 300
 STAGE_ATTEMPTS = 3
@@ -196,6 +200,37 @@ async def _stage(run: ScenarioRun, name: str, stage: Stage, bar: StageBar) -> No
 
 
 # ------------------------------------------------------------------------------- CLI
+
+
+@dataclass(frozen=True)
+class SeedOnStart:
+    """The 2019 scenario as ``ansinh up`` plays it once every service is ready (Seeding)."""
+
+    households: int = 3_000
+    #: The plan's last day: the audit judges the 2019 cards as of then, not today.
+    audit_date: date | None = AS_OF
+
+    def play(self, platform: Platform) -> None:
+        """Play the scenario once (skipped when the data is there), printing progress.
+
+        A failure is reported and the platform keeps running: `ansinh seed` resumes it.
+        """
+        console = platform.console
+        if set(platform.services) != set(SERVICES):
+            console.print("Not seeding: the 2019 scenario needs all five services.")
+            return
+        console.print("\n[bold]Seeding the 2019 scenario of Tịnh Biên…[/bold]")
+        try:
+            outcome = asyncio.run(
+                seed_district(platform.data_dir, households=self.households, console=console)
+            )
+        except (ScenarioError, httpx.HTTPError) as error:
+            console.print("[bold red]✗[/bold red] seeding stopped: ", end="")
+            console.print(str(error), markup=False, highlight=False, soft_wrap=True)
+            console.print("The platform keeps running; `ansinh seed` resumes the scenario.")
+            return
+        console.print(f"[green]✓[/green] {outcome}", highlight=False)
+
 
 DataDir = Annotated[
     Path,

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -22,7 +22,6 @@ from services.households.models import platform
 from shared.db import create_engine
 from shared.events import topic_for
 from tests import factories
-from tests.integration.test_households_review import Office
 from tests.support import bearer, households_settings, read_events, running_app, token
 
 pytestmark = pytest.mark.integration
@@ -57,6 +56,51 @@ async def unsent(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         query = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
         return int((await conn.execute(query)).scalar_one())
+
+
+# The households tests have a fuller driver; this module keeps its own two calls so it does
+# not depend on another room's test modules.
+POOR = {
+    "income_per_person_month": 1_000_000,
+    "deprived_indicators": ["employment", "water", "nutrition"],
+}
+
+
+class Office:
+    """An admin driving the households API: register a household, recognise it as poor."""
+
+    def __init__(self, client: httpx.AsyncClient, data_dir: Path) -> None:
+        self.client = client
+        self.headers = bearer(token(data_dir))
+
+    async def call(self, url: str, expect: int = 201, **body: Any) -> dict[str, Any]:
+        response = await self.client.post(url, json=body, headers=self.headers)
+        assert response.status_code == expect, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    async def household(self) -> str:
+        created = await self.call("/households", **factories.household(commune=COMMUNE))
+        return str(created["household_id"])
+
+    async def make_poor(self, household_id: str) -> None:
+        """The household falls into poverty mid-year and a regular review recognises it."""
+        application = await self.call(
+            "/applications",
+            household_id=household_id,
+            kind="fall_into_poverty",
+            received_on="2024-03-01",
+        )
+        assessment = await self.call(
+            f"/households/{household_id}/assessments", assessed_on="2024-03-04", **POOR
+        )
+        await self.call(
+            f"/applications/{application['application_id']}/decision",
+            200,
+            decided_on="2024-03-06",
+            outcome="approved",
+            assessment_id=assessment["assessment_id"],
+        )
 
 
 async def outbox_ids(engine: AsyncEngine, subject: str | None = None) -> dict[str, str]:

@@ -25,8 +25,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from deploy.local.scenario import SMALL_HOUSEHOLDS, seed_district
-from deploy.local.scenario_faults import (
+from deploy.local.scenario.faults import (
     DUPLICATE_CARD,
     FAULT_KINDS,
     LATE_CARDS,
@@ -34,11 +33,12 @@ from deploy.local.scenario_faults import (
     RECOGNITION_BEFORE_POSTING_ENDED,
     RECOGNITION_WITHOUT_MEETING,
 )
-from deploy.local.scenario_plan import AS_OF, YEAR
+from deploy.local.scenario.plan import AS_OF, YEAR
+from deploy.local.scenario.seed import SMALL_HOUSEHOLDS, seed_district
 from shared.events import SERVICES
 from shared.localbroker import free_port
 from tests.browser.support import log_in, new_page
-from tests.e2e.test_launcher import ansinh_command, children_of, command_line
+from tests.deploy.e2e.test_launcher import ansinh_command, children_of, command_line
 from tests.support import bearer, token
 
 # Room for a slow machine: the run takes about two minutes on two idle cores.

@@ -14,14 +14,14 @@ from datetime import date, timedelta
 from random import Random
 from typing import Any, NamedTuple
 
-from deploy.local.district import apportion
-from deploy.local.district_data import COMMUNES, DISTRICT_CODE
-from deploy.local.district_survey import SurveyInputs
+from deploy.local.district.data import COMMUNES, DISTRICT_CODE
+from deploy.local.district.generator import apportion
+from deploy.local.district.survey import SurveyInputs
 from services.households.standards import Area, classify, standard_by_code
 
 YEAR = 2019
 DISTRICT = DISTRICT_CODE
-#: The plan's figures for the district of 30,000 households (DOMAIN.md); smaller or larger
+#: The plan's figures for the district of 30,000 households (docs/domain.md); smaller or larger
 #: districts get them in proportion.
 PLAN_HOUSEHOLDS = 30_000
 PLAN_PLACEMENTS = 4_000

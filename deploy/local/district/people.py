@@ -13,8 +13,8 @@ from datetime import date
 from random import Random
 from typing import Any, NamedTuple
 
-from deploy.local.district_data import CITIZEN_ID_PROVINCE
-from deploy.local.district_names import Ethnicity, FamilyName, Sex, family_name, full_name
+from deploy.local.district.data import CITIZEN_ID_PROVINCE
+from deploy.local.district.names import Ethnicity, FamilyName, Sex, family_name, full_name
 
 # Cumulative weights of household sizes 1..8 (weights 7, 15, 22, 25, 15, 9, 4.5, 2.5: mean 3.8).
 _SIZE_CUMULATIVE = (7, 22, 44, 69, 84, 93, 97.5, 100)

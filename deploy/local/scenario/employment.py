@@ -19,9 +19,9 @@ from datetime import date, timedelta
 from random import Random
 from typing import Any
 
-from deploy.local.district_data import COMMUNES, commune_profile
-from deploy.local.scenario_client import ScenarioError, each
-from deploy.local.scenario_plan import (
+from deploy.local.district.data import COMMUNES, commune_profile
+from deploy.local.scenario.client import ScenarioError, each
+from deploy.local.scenario.plan import (
     DISTRICT,
     PLAN_PLACEMENTS,
     PLAN_RURAL_TRAINEES,
@@ -34,7 +34,7 @@ from deploy.local.scenario_plan import (
     rng_for,
     scaled,
 )
-from deploy.local.scenario_run import ScenarioRun, StageBar
+from deploy.local.scenario.run import ScenarioRun, StageBar
 
 TRADES = (
     "May công nghiệp",

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.local.district import generate_district, write_households_csv
+from deploy.local.district.generator import generate_district, write_households_csv
 from tests.support import bearer, token
 
 pytestmark = pytest.mark.integration

@@ -21,9 +21,9 @@ import io
 from datetime import date, timedelta
 from typing import Any
 
-from deploy.local.scenario_client import ScenarioError, each
-from deploy.local.scenario_faults import DUPLICATE_CARD, LATE_CARDS
-from deploy.local.scenario_plan import (
+from deploy.local.scenario.client import ScenarioError, each
+from deploy.local.scenario.faults import DUPLICATE_CARD, LATE_CARDS
+from deploy.local.scenario.plan import (
     AS_OF,
     FAULTS,
     LATE_CARD_DAYS,
@@ -31,7 +31,7 @@ from deploy.local.scenario_plan import (
     card_delay_days,
     social_insurance_number,
 )
-from deploy.local.scenario_run import ScenarioRun, StageBar
+from deploy.local.scenario.run import ScenarioRun, StageBar
 
 CONFIRMATION_COLUMNS = (
     "citizen_pseudonym",

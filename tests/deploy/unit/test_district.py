@@ -17,7 +17,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from deploy.local.district import (
+from deploy.local.district.data import (
+    COMMUNES,
+    DISTRICT_CODE,
+    PROVINCE_CODE,
+    admin_units_document,
+)
+from deploy.local.district.generator import (
     ASSESSMENT_COLUMNS,
     CSV_COLUMNS,
     GeneratedHousehold,
@@ -31,14 +37,8 @@ from deploy.local.district import (
     write_households_csv,
     write_households_ndjson,
 )
-from deploy.local.district_data import (
-    COMMUNES,
-    DISTRICT_CODE,
-    PROVINCE_CODE,
-    admin_units_document,
-)
-from deploy.local.district_names import KHMER_LEADING_NAMES, KHMER_PREFIXES, KINH_FAMILY_NAMES
-from deploy.local.district_people import CitizenIdIssuer
+from deploy.local.district.names import KHMER_LEADING_NAMES, KHMER_PREFIXES, KINH_FAMILY_NAMES
+from deploy.local.district.people import CitizenIdIssuer
 from services.households.domain import parse_citizen_id, validate_citizen_id
 from services.households.imports import CSV_COLUMNS as IMPORT_CSV_COLUMNS
 from services.households.schemas import HouseholdIn, PersonIn

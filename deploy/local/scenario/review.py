@@ -8,7 +8,7 @@ period (Nov–Dec), which reclassifies the households under Decision 59/2015. A 
 already under way is taken up at its stage, so a re-run finishes what an interrupted one
 left: it sends only the surveys the review lacks, and the import keys each survey
 ``<household_id>@<assessed_on>``, so a file sent again records none twice. Three faults
-are planted here (see :mod:`deploy.local.scenario_faults`):
+are planted here (see :mod:`deploy.local.scenario.faults`):
 
 * (a) one village of :attr:`FAULTS.no_meeting` is surveyed, never meets, and a legacy
   system publishes its recognition (no meeting, hence no posting either);
@@ -31,9 +31,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from deploy.local.district import generate_district, write_district
-from deploy.local.scenario_client import ScenarioError, broker_bootstrap, each
-from deploy.local.scenario_faults import (
+from deploy.local.district.generator import generate_district, write_district
+from deploy.local.scenario.client import ScenarioError, broker_bootstrap, each
+from deploy.local.scenario.faults import (
     MISCLASSIFIED_POOR,
     RECOGNITION_BEFORE_POSTING_ENDED,
     RECOGNITION_WITHOUT_MEETING,
@@ -41,7 +41,7 @@ from deploy.local.scenario_faults import (
     recognition_payload,
     rogue_event_id,
 )
-from deploy.local.scenario_plan import (
+from deploy.local.scenario.plan import (
     FAULTS,
     YEAR,
     Household,
@@ -55,7 +55,7 @@ from deploy.local.scenario_plan import (
     survey_class,
     village_calendar,
 )
-from deploy.local.scenario_run import ScenarioRun, StageBar
+from deploy.local.scenario.run import ScenarioRun, StageBar
 
 MAX_LISTED = 2000  # households per listing request (the API's limit)
 #: The columns of a village's survey file (a subset of the import's CSV columns).

@@ -5,9 +5,9 @@ does not grow with the count, so a province-sized run of 500,000 is fine), commu
 commune in proportion to their populations. Everything is drawn from one
 ``random.Random(seed)``: the same seed gives the same households, byte for byte in files.
 
-Members, names and citizen IDs come from :mod:`deploy.local.district_people`, survey
-inputs (income, lacking indicators) from :mod:`deploy.local.district_survey`, units and
-commune profiles from :mod:`deploy.local.district_data`. The import endpoint rejects
+Members, names and citizen IDs come from :mod:`deploy.local.district.people`, survey
+inputs (income, lacking indicators) from :mod:`deploy.local.district.survey`, units and
+commune profiles from :mod:`deploy.local.district.data`. The import endpoint rejects
 unknown fields, so survey inputs are written to a separate CSV, a row per household.
 
 CLI: :data:`generate_app` (mounted as ``ansinh generate``) or :func:`main_generate`.
@@ -28,15 +28,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from deploy.local.district_data import COMMUNES, CommuneProfile
-from deploy.local.district_names import Ethnicity
-from deploy.local.district_people import (
+from deploy.local.district.data import COMMUNES, CommuneProfile
+from deploy.local.district.names import Ethnicity
+from deploy.local.district.people import (
     CitizenIdIssuer,
     GeneratedPerson,
     between,
     household_members,
 )
-from deploy.local.district_survey import HouseholdFacts, SurveyInputs, survey
+from deploy.local.district.survey import HouseholdFacts, SurveyInputs, survey
 from services.households.standards import (
     Classification,
     PovertyClass,
@@ -384,7 +384,3 @@ def main_generate(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # click's standalone mode always ends with sys.exit
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main_generate())

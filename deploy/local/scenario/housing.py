@@ -16,9 +16,9 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from deploy.local.scenario_client import ScenarioError, each
-from deploy.local.scenario_plan import AS_OF, YEAR, Household, between, rng_for
-from deploy.local.scenario_run import ScenarioRun, StageBar
+from deploy.local.scenario.client import ScenarioError, each
+from deploy.local.scenario.plan import AS_OF, YEAR, Household, between, rng_for
+from deploy.local.scenario.run import ScenarioRun, StageBar
 
 LOAN = 25_000_000
 COMMUNE_CAP = 40  # applications per commune, under the default yearly quota of 50

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from shared.contracts import check
-
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT
 
 
 def test_checked_in_contracts_are_current() -> None:
     # A failure here means a model changed without `make contracts` being run.
-    assert check(REPOSITORY_ROOT) == []
+    assert check(REPO_ROOT) == []
