@@ -1,6 +1,7 @@
 """Pure rules of housing support: programme policies (versioned data), poor-list membership,
 eligibility, priority groups, the public posting of the commune list and the yearly quota.
-Loan arithmetic is in `services.housing.loans.domain`. Standard library only.
+Loan arithmetic is in `services.housing.loans.domain`. Standard library only, plus the
+platform's working-day arithmetic (shared.workdays, itself pure) for the posting period.
 """
 
 from __future__ import annotations
