@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from services.housing.models import Application, ClassChange, Loan, platform
 from shared.db import create_engine
 from shared.events import topic_for
-from tests.integration.housing_fixtures import (
+from tests.housing.integration.fixtures import (
     COMMUNE,
     OTHER_COMMUNE,
     HouseholdsFeed,

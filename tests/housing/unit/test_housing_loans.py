@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.housing.domain import (
+from services.housing.loans.domain import (
     LoanRuleViolation,
     LoanStatus,
     LoanTerms,

@@ -13,7 +13,7 @@ from services.households.app import HouseholdsSettings
 from services.households.app import create as create_households
 from shared.events import topic_for
 from tests import factories
-from tests.integration.housing_fixtures import (
+from tests.housing.integration.fixtures import (
     COMMUNE,
     admin,
     application,

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from services.housing.app import HousingSettings, create
+from services.housing.app import create
+from services.housing.settings import HousingSettings
 from shared.events import CloudEvent, dataschema_for, rfc3339, topic_for
 from tests.support import bearer, running_app, token
 

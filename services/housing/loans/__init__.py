@@ -1,0 +1,2 @@
+"""Housing loans: the schedule and statement arithmetic, disbursement, repayments, and the
+supported house's construction."""
