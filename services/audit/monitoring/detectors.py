@@ -16,20 +16,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.domain import (
-    AuditPolicy,
+from services.audit.monitoring.domain.cover import (
     CardSpan,
     Cover,
-    application_due,
     card_wait_days,
-    complaint_due,
     excess_on,
     excluded_on,
-    meeting_qualifies,
-    posting_last_day,
     waiting_since,
 )
-from services.audit.models import (
+from services.audit.monitoring.domain.standards import (
+    AuditPolicy,
+    application_due,
+    complaint_due,
+    meeting_qualifies,
+    posting_last_day,
+)
+from services.audit.monitoring.models import (
     ViewApplication,
     ViewAssessment,
     ViewCard,
@@ -40,7 +42,7 @@ from services.audit.models import (
     ViewReviewMeeting,
     ViewReviewPosting,
 )
-from services.audit.projections import Touched
+from services.audit.monitoring.projections import Touched
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import view_events as ev
-from services.audit.domain import expected_class, misclassified
 from services.audit.ledger_store import LedgerEntry
-from services.audit.models import (
-    Base,
+from services.audit.models import Base
+from services.audit.monitoring import consumed_events as ev
+from services.audit.monitoring.domain.poverty import expected_class, misclassified
+from services.audit.monitoring.models import (
     ViewApplication,
     ViewAssessment,
     ViewCard,

@@ -10,31 +10,26 @@ stable). Each takes an open session (no transaction needed), and:
 - ``as_of``: the day time-based indicators are measured on (exclusion, excess, backlog);
   ``None`` gives :func:`default_as_of` (31 December of ``year``, or the audit clock's
   today — ``policy.today()`` — if that is earlier);
-- ``policy``: the service standards (:class:`services.audit.domain.AuditPolicy`); pass
-  ``audit_policy(runtime.settings)`` from services.audit.app; ``None`` gives the defaults.
+- ``policy``: the service standards
+  (:class:`services.audit.monitoring.domain.standards.AuditPolicy`); pass
+  ``policy_of(runtime)`` from services.audit.monitoring.runtime; ``None`` gives the defaults.
+
+The builders behind them: :mod:`.overview` (democracy, fairness, overview, findings),
+:mod:`.timeliness` (timeliness, targets), :mod:`.households` (drill-down), all reading
+through :mod:`.read_models`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.domain import AuditPolicy
-from services.audit.models import ViewFinding
-from services.audit.view_models import (
-    CommuneRow,
-    Democracy,
-    Fairness,
-    FindingPage,
-    FindingStatus,
-    HouseholdPage,
-    HouseholdSummary,
-    Overview,
-    Targets,
-    Timeliness,
-)
-from services.audit.view_queries import (
+from services.audit.monitoring.domain.standards import AuditPolicy
+from services.audit.monitoring.models import ViewFinding
+from services.audit.monitoring.queries.overview import (
     build_commune_rows,
     build_democracy,
     build_fairness,
@@ -46,8 +41,22 @@ from services.audit.view_queries import (
     find_findings,
     open_findings_by,
 )
+from services.audit.monitoring.schemas import (
+    CommuneRow,
+    Democracy,
+    Fairness,
+    FindingPage,
+    FindingStatus,
+    HouseholdPage,
+    HouseholdSummary,
+    Overview,
+    Targets,
+    Timeliness,
+)
 
 Communes = frozenset[str] | None
+V = TypeVar("V")
+V_co = TypeVar("V_co", covariant=True)
 
 
 def _resolved(
@@ -62,81 +71,70 @@ def default_as_of(year: int, policy: AuditPolicy | None = None) -> date:
     return min((policy or AuditPolicy()).today(), date(year, 12, 31))
 
 
-async def overview(
-    session: AsyncSession,
-    *,
-    year: int,
-    commune_code: str | None = None,
-    communes: Communes = None,
-    as_of: date | None = None,
-    policy: AuditPolicy | None = None,
-) -> Overview:
-    """The four views' totals, open findings by kind and one row per commune."""
-    return await build_overview(
-        session, year, commune_code, communes, *_resolved(year, as_of, policy)
-    )
+class ViewRead(Protocol[V_co]):
+    """A view's read function: ``await read(session, year=…, commune_code=…, …)``."""
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        *,
+        year: int,
+        commune_code: str | None = None,
+        communes: Communes = None,
+        as_of: date | None = None,
+        policy: AuditPolicy | None = None,
+    ) -> V_co: ...
 
 
-async def democracy(
-    session: AsyncSession,
-    *,
-    year: int,
-    commune_code: str | None = None,
-    communes: Communes = None,
-    as_of: date | None = None,
-    policy: AuditPolicy | None = None,
-) -> Democracy:
-    """Meetings, postings, complaints and voluntary escapes of the year's review cycle."""
-    return await build_democracy(
-        session, year, commune_code, communes, *_resolved(year, as_of, policy)
-    )
+Builder = Callable[[AsyncSession, int, str | None, Communes, date, AuditPolicy], Awaitable[V]]
 
 
-async def fairness(
-    session: AsyncSession,
-    *,
-    year: int,
-    commune_code: str | None = None,
-    communes: Communes = None,
-    as_of: date | None = None,
-    policy: AuditPolicy | None = None,
-) -> Fairness:
+def _view(name: str, build: Builder[V], doc: str) -> ViewRead[V]:
+    """The public read function of one view: ``as_of`` and ``policy`` resolved, then built."""
+
+    async def read(
+        session: AsyncSession,
+        *,
+        year: int,
+        commune_code: str | None = None,
+        communes: Communes = None,
+        as_of: date | None = None,
+        policy: AuditPolicy | None = None,
+    ) -> V:
+        return await build(session, year, commune_code, communes, *_resolved(year, as_of, policy))
+
+    read.__name__ = read.__qualname__ = name
+    read.__doc__ = doc
+    return read
+
+
+overview: ViewRead[Overview] = _view(
+    "overview",
+    build_overview,
+    "The four views' totals, open findings by kind and one row per commune.",
+)
+democracy: ViewRead[Democracy] = _view(
+    "democracy",
+    build_democracy,
+    "Meetings, postings, complaints and voluntary escapes of the year's review cycle.",
+)
+fairness: ViewRead[Fairness] = _view(
+    "fairness",
+    build_fairness,
     """Exclusion, excess, duplicates (on ``as_of``), misclassification (assessments of the
-    year) and the distribution of benefits against the eligible population."""
-    return await build_fairness(
-        session, year, commune_code, communes, *_resolved(year, as_of, policy)
-    )
-
-
-async def timeliness(
-    session: AsyncSession,
-    *,
-    year: int,
-    commune_code: str | None = None,
-    communes: Communes = None,
-    as_of: date | None = None,
-    policy: AuditPolicy | None = None,
-) -> Timeliness:
+    year) and the distribution of benefits against the eligible population.""",
+)
+timeliness: ViewRead[Timeliness] = _view(
+    "timeliness",
+    build_timeliness,
     """Lags (median, p90, on-time rate) of the cases started in ``year``; open backlog by age
-    on ``as_of``."""
-    return await build_timeliness(
-        session, year, commune_code, communes, *_resolved(year, as_of, policy)
-    )
-
-
-async def targets(
-    session: AsyncSession,
-    *,
-    year: int,
-    commune_code: str | None = None,
-    communes: Communes = None,
-    as_of: date | None = None,
-    policy: AuditPolicy | None = None,
-) -> Targets:
-    """Plan against actual for ``year``: placements, trainees, poor and near-poor rates."""
-    return await build_targets(
-        session, year, commune_code, communes, *_resolved(year, as_of, policy)
-    )
+    on ``as_of``.""",
+)
+targets: ViewRead[Targets] = _view(
+    "targets",
+    build_targets,
+    "Plan against actual for ``year``: placements, trainees, poor and near-poor rates.",
+)
 
 
 async def findings(

@@ -8,9 +8,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.domain import AuditPolicy, application_due, complaint_due
-from services.audit.findings_rules import Holder, holders
-from services.audit.models import (
+from services.audit.monitoring.detectors import Holder, holders
+from services.audit.monitoring.domain.standards import AuditPolicy, application_due, complaint_due
+from services.audit.monitoring.models import (
     ViewApplication,
     ViewAssessment,
     ViewClassChange,
@@ -20,8 +20,8 @@ from services.audit.models import (
     ViewHousing,
     ViewPerson,
 )
-from services.audit.view_data import active_cards, entitled_on
-from services.audit.view_models import (
+from services.audit.monitoring.queries.read_models import active_cards, entitled_on
+from services.audit.monitoring.schemas import (
     AssessmentCheck,
     CaseRow,
     ClassChange,

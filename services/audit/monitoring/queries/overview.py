@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.domain import AuditPolicy, complaint_due, excess_on, excluded_on
-from services.audit.findings_rules import Holder, card_span, check_review, cover
-from services.audit.models import (
+from services.audit.monitoring.detectors import Holder, card_span, check_review, cover
+from services.audit.monitoring.domain.cover import excess_on, excluded_on
+from services.audit.monitoring.domain.standards import AuditPolicy, complaint_due
+from services.audit.monitoring.models import (
     ViewAssessment,
     ViewComplaint,
     ViewEnrolment,
@@ -29,7 +30,12 @@ from services.audit.models import (
     ViewReviewMeeting,
     ViewReviewPosting,
 )
-from services.audit.view_data import (
+from services.audit.monitoring.queries.households import (
+    build_household_page,
+    build_household_summary,
+    finding_out,
+)
+from services.audit.monitoring.queries.read_models import (
     ClassBook,
     Scope,
     active_cards,
@@ -42,13 +48,8 @@ from services.audit.view_data import (
     ratio,
     scope_of,
 )
-from services.audit.view_households import (
-    build_household_page,
-    build_household_summary,
-    finding_out,
-)
-from services.audit.view_lags import build_targets, build_timeliness
-from services.audit.view_models import (
+from services.audit.monitoring.queries.timeliness import build_targets, build_timeliness
+from services.audit.monitoring.schemas import (
     CommuneRow,
     Democracy,
     DemocracyRow,

@@ -13,15 +13,16 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.domain import AuditPolicy, card_wait_days
-from services.audit.findings_rules import Holder, card_span, cover
-from services.audit.models import (
+from services.audit.monitoring.detectors import Holder, card_span, cover
+from services.audit.monitoring.domain.cover import card_wait_days
+from services.audit.monitoring.domain.standards import AuditPolicy
+from services.audit.monitoring.models import (
     ViewCard,
     ViewClassChange,
     ViewEntitlement,
     ViewHousehold,
 )
-from services.audit.view_models import Ratio
+from services.audit.monitoring.schemas import Ratio
 
 Scope = frozenset[str] | None
 T = TypeVar("T")
