@@ -22,7 +22,7 @@ from services.audit.dashboard.scope import YearQuery, page_scope
 from services.audit.dashboard.timeline import merged_trail, timeline_item, verify_messages
 from services.audit.ledger_store import LedgerStore
 from services.audit.monitoring import queries
-from services.audit.monitoring.runtime import policy_of
+from services.audit.monitoring.api.deps import policy_of
 from shared.auth import authorize_read
 from shared.observability import get_logger
 from shared.problems import Problem

@@ -31,6 +31,7 @@ from services.audit.monitoring.domain.standards import (
     meeting_qualifies,
     posting_last_day,
 )
+from services.audit.monitoring.domain.subjects import Touched
 from services.audit.monitoring.models import (
     ViewApplication,
     ViewAssessment,
@@ -42,7 +43,6 @@ from services.audit.monitoring.models import (
     ViewReviewMeeting,
     ViewReviewPosting,
 )
-from services.audit.monitoring.projections import Touched
 
 
 @dataclass(frozen=True)

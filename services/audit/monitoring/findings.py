@@ -29,8 +29,9 @@ from services.audit.ledger_store import LedgerEntry, LedgerStore
 from services.audit.models import platform
 from services.audit.monitoring.detectors import GROUPS, RAISED_ON_EVENT, Breach, Verdicts
 from services.audit.monitoring.domain.standards import AuditPolicy
+from services.audit.monitoring.domain.subjects import Touched
 from services.audit.monitoring.models import ViewEvaluation, ViewFinding
-from services.audit.monitoring.projections import Touched, apply_entry
+from services.audit.monitoring.projections import apply_entry
 from shared.consumer import HandlerContext
 from shared.db import transaction_state
 from shared.events import EventPayload

@@ -10,7 +10,7 @@ views (it stays on the ledger, and a warning is logged) — it never blocks the 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -20,6 +20,7 @@ from services.audit.ledger_store import LedgerEntry
 from services.audit.models import Base
 from services.audit.monitoring import consumed_events as ev
 from services.audit.monitoring.domain.poverty import expected_class, misclassified
+from services.audit.monitoring.domain.subjects import Touched
 from services.audit.monitoring.models import (
     ViewApplication,
     ViewAssessment,
@@ -44,30 +45,6 @@ from shared.prefetch import Prefetch, lookup
 
 log = get_logger(__name__)
 M = TypeVar("M", bound=Base)
-
-
-@dataclass
-class Touched:
-    """Subjects whose findings an entry may have changed, by finding subject type."""
-
-    reviews: set[str] = field(default_factory=set)
-    households: set[str] = field(default_factory=set)
-    persons: set[str] = field(default_factory=set)
-    complaints: set[str] = field(default_factory=set)
-    applications: set[str] = field(default_factory=set)
-    housing: set[str] = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        return any(
-            (
-                self.reviews,
-                self.households,
-                self.persons,
-                self.complaints,
-                self.applications,
-                self.housing,
-            )
-        )
 
 
 @dataclass(frozen=True)

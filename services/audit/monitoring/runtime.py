@@ -31,12 +31,6 @@ def audit_policy(settings: ServiceSettings) -> AuditPolicy:
     return AuditPolicy(**values)
 
 
-def policy_of(runtime: ServiceRuntime) -> AuditPolicy:
-    """The service standards :func:`start_monitoring` configured (defaults before it ran)."""
-    policy = runtime.extras.get("audit_policy")
-    return policy if isinstance(policy, AuditPolicy) else AuditPolicy()
-
-
 async def start_monitoring(runtime: ServiceRuntime) -> None:
     """Start-up: the policy, for the API (``runtime.extras["audit_policy"]``) and the loop."""
     runtime.extras["audit_policy"] = audit_policy(runtime.settings)

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from services.audit.monitoring.domain.standards import AuditPolicy
-from services.audit.monitoring.runtime import policy_of
 from shared.auth import Principal, Role, authorize_read, readable_communes, require_roles
 from shared.problems import problem_responses
 from shared.service import Runtime
@@ -27,12 +26,14 @@ AsOf = Annotated[
 READ_PROBLEMS = problem_responses(403)
 
 
-def current_policy(runtime: Runtime) -> AuditPolicy:
-    """The service standards configured for this service (AuditSettings)."""
-    return policy_of(runtime)
+def policy_of(runtime: Runtime) -> AuditPolicy:
+    """The service standards configured for this service (AuditSettings), as
+    :func:`services.audit.monitoring.runtime.start_monitoring` keeps them."""
+    policy = runtime.extras.get("audit_policy")
+    return policy if isinstance(policy, AuditPolicy) else AuditPolicy()
 
 
-Policy = Annotated[AuditPolicy, Depends(current_policy)]
+Policy = Annotated[AuditPolicy, Depends(policy_of)]
 
 
 def read_scope(principal: Principal, commune_code: str | None) -> frozenset[str] | None:
