@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import aclosing
 from datetime import date
 from typing import Annotated, Literal
 
@@ -126,21 +127,19 @@ async def _all_findings(
     status: FindingStatus | None,
 ) -> list[Finding]:
     found: list[Finding] = []
-    after: str | None = None
-    while len(found) < CSV_MAX_ROWS:
-        page = await queries.findings(
-            session,
-            kind=kind,
-            commune_code=commune,
-            communes=communes,
-            status=status,
-            after=after,
-            limit=CSV_PAGE_SIZE,
-        )
-        found.extend(page.items)
-        if page.next_after is None:
-            break
-        after = page.next_after
+    pages = queries.finding_pages(
+        session,
+        kind=kind,
+        commune_code=commune,
+        communes=communes,
+        status=status,
+        page_size=CSV_PAGE_SIZE,
+    )
+    async with aclosing(pages):  # stopping at CSV_MAX_ROWS closes it at once
+        async for page in pages:
+            found.extend(page.items)
+            if len(found) >= CSV_MAX_ROWS:
+                break
     return found[:CSV_MAX_ROWS]
 
 

@@ -102,17 +102,15 @@ async def _csv_chunks(
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    after = None
-    while True:
-        page = await queries.findings(
-            session,
-            kind=kind,
-            commune_code=commune_code,
-            communes=communes,
-            status=None if status == "all" else status,
-            after=after,
-            limit=500,
-        )
+    pages = queries.finding_pages(
+        session,
+        kind=kind,
+        commune_code=commune_code,
+        communes=communes,
+        status=None if status == "all" else status,
+        page_size=500,
+    )
+    async for page in pages:
         for f in page.items:
             writer.writerow(
                 [
@@ -132,9 +130,6 @@ async def _csv_chunks(
         yield out.getvalue()
         out.seek(0)
         out.truncate()
-        if page.next_after is None:
-            return
-        after = page.next_after
 
 
 @router.post("/evaluate", response_model=EvaluationReport, responses=problem_responses(403))

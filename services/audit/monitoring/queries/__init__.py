@@ -21,7 +21,7 @@ through :mod:`.read_models`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import date
 from typing import Protocol, TypeVar
 
@@ -150,6 +150,33 @@ async def findings(
     """Findings ordered by key; ``status=None`` gives open and cleared; ``after`` is the
     ``next_after`` of the previous page."""
     return await find_findings(session, kind, commune_code, communes, status, after, limit)
+
+
+async def finding_pages(
+    session: AsyncSession,
+    *,
+    kind: str | None = None,
+    commune_code: str | None = None,
+    communes: Communes = None,
+    status: FindingStatus | None = "open",
+    page_size: int = 500,
+) -> AsyncGenerator[FindingPage, None]:
+    """Every page of :func:`findings` in key order, ``page_size`` findings each (exports)."""
+    after: str | None = None
+    while True:
+        page = await findings(
+            session,
+            kind=kind,
+            commune_code=commune_code,
+            communes=communes,
+            status=status,
+            after=after,
+            limit=page_size,
+        )
+        yield page
+        if page.next_after is None:
+            return
+        after = page.next_after
 
 
 async def commune_rows(
