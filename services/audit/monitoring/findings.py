@@ -1,6 +1,6 @@
 """Findings: each breach the views show, with its evidence, raised and cleared as events.
 
-A breach is found by a *detector* over the read models (findings_rules.py) and settled by
+A breach is found by a *detector* over the read models (:mod:`.detectors`) and settled by
 :class:`FindingBook` against ``view_findings``: one row per key ``kind:subject_id``, so
 re-evaluating never duplicates a finding. A new breach publishes ``finding_raised``; a
 finding whose breach no longer holds publishes ``finding_cleared``; an open finding still

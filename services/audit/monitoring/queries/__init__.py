@@ -14,9 +14,9 @@ stable). Each takes an open session (no transaction needed), and:
   (:class:`services.audit.monitoring.domain.standards.AuditPolicy`); pass
   ``policy_of(runtime)`` from services.audit.monitoring.runtime; ``None`` gives the defaults.
 
-The builders behind them: :mod:`.overview` (democracy, fairness, overview, findings),
-:mod:`.timeliness` (timeliness, targets), :mod:`.households` (drill-down), all reading
-through :mod:`.read_models`.
+The builders behind them: :mod:`.democracy`, :mod:`.fairness`, :mod:`.timeliness`
+(timeliness, targets), :mod:`.overview` (overview, communes, findings) and
+:mod:`.households` (drill-down), all reading through :mod:`.read_models`.
 """
 
 from __future__ import annotations
@@ -29,18 +29,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit.monitoring.domain.standards import AuditPolicy
 from services.audit.monitoring.models import ViewFinding
-from services.audit.monitoring.queries.overview import (
-    build_commune_rows,
-    build_democracy,
-    build_fairness,
+from services.audit.monitoring.queries.democracy import build_democracy
+from services.audit.monitoring.queries.fairness import build_fairness
+from services.audit.monitoring.queries.households import (
     build_household_page,
     build_household_summary,
+)
+from services.audit.monitoring.queries.overview import (
+    build_commune_rows,
     build_overview,
-    build_targets,
-    build_timeliness,
     find_findings,
     open_findings_by,
 )
+from services.audit.monitoring.queries.timeliness import build_targets, build_timeliness
 from services.audit.monitoring.schemas import (
     CommuneRow,
     Democracy,

@@ -1,6 +1,6 @@
 """Reading the read models for a view: rows of the communes in scope, grouped as views need.
 
-Shared by view_queries.py and view_lags.py; nothing here decides what a breach is.
+Shared by the view builders of this package; nothing here decides what a breach is.
 """
 
 from __future__ import annotations
