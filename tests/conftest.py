@@ -11,7 +11,7 @@ from playwright.async_api import Browser, async_playwright
 
 from shared.kafka import ensure_topics
 from shared.localbroker import EmbeddedBroker, free_port
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS
+from tests.audit.browser.support import CHROMIUM, CHROMIUM_ARGS
 from tests.support import (
     ensure_postgres_running,
     fresh_postgres_database,

@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from services.audit.findings import project_views
 from services.audit.ledger_store import LedgerEntry, LedgerStore
+from services.audit.monitoring.findings import project_views
 from shared.consumer import ANY_EVENT_TYPE, HandlerContext, On
 
 Projection = Callable[[HandlerContext, LedgerEntry], Awaitable[None]]

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
 
-from services.audit.app import AuditSettings
+from services.audit.settings import AuditSettings
 from shared.events import CloudEvent, dataschema_for, rfc3339, topic_for
 
 T = TypeVar("T")

@@ -3,7 +3,8 @@
 Server-rendered pages (Jinja2, ``services/audit/templates``) in Vietnamese and English,
 with their stylesheet and script served from ``services/audit/static`` (nothing from the
 internet). Inspectors and admins log in by pasting a bearer token, kept in an HttpOnly
-cookie (:mod:`.access`).
+cookie (:mod:`.access`). The routers are composed in :mod:`.routes`; this package module
+imports nothing, so its modules can import each other without a circle.
 
 | path | page |
 | --- | --- |
@@ -15,19 +16,3 @@ cookie (:mod:`.access`).
 | ``/dashboard/api/…`` | what the verify script fetches (:mod:`.proofs`) |
 | ``/static/{name}`` | CSS, script, icon (:mod:`.assets`) |
 """
-
-from __future__ import annotations
-
-from fastapi import APIRouter
-
-from services.audit.dashboard import assets, drilldown, findings, household, login, pages, proofs
-
-routers: list[APIRouter] = [
-    assets.router,
-    login.router,
-    pages.router,
-    drilldown.router,
-    household.router,
-    findings.router,
-    proofs.router,
-]

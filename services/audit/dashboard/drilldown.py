@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from services.audit import views
-from services.audit.dashboard import areas, figures
+import services.audit.dashboard.areas as areas
+import services.audit.dashboard.figures as figures
 from services.audit.dashboard.access import DashboardRoute, InspectorVisit
 from services.audit.dashboard.rendering import render
 from services.audit.dashboard.scope import YearQuery, page_scope
-from services.audit.view_models import CommuneRow
+from services.audit.monitoring import queries
+from services.audit.monitoring.schemas import CommuneRow
 from shared.admin_units import AdminUnit
 from shared.auth import authorize_read
 from shared.service import ResourceId, Runtime, SessionDep
@@ -71,7 +72,7 @@ async def areas_page(
     scope = page_scope(visit, runtime, year)
     rows = {
         r.commune_code: r
-        for r in await views.commune_rows(
+        for r in await queries.commune_rows(
             session,
             year=scope.year,
             communes=scope.communes,
@@ -112,7 +113,7 @@ async def area_page(
         )
     rows = {
         r.commune_code: r
-        for r in await views.commune_rows(
+        for r in await queries.commune_rows(
             session,
             year=scope.year,
             communes=scope.communes,
@@ -149,7 +150,7 @@ async def commune_page(
     scope = page_scope(visit, runtime, year)
     assert visit.principal is not None
     authorize_read(visit.principal, SERVICE, code)
-    view = await views.overview(
+    view = await queries.overview(
         session,
         year=scope.year,
         commune_code=code,
@@ -157,7 +158,7 @@ async def commune_page(
         as_of=scope.as_of,
         policy=scope.policy,
     )
-    households = await views.commune_households(
+    households = await queries.commune_households(
         session, commune_code=code, after=after, limit=HOUSEHOLDS_PER_PAGE
     )
     t = visit.t

@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from services.audit.dashboard.charts import Bar, BarGroup, bar_chart
 from services.audit.dashboard.i18n import Translator
-from services.audit.view_models import (
+from services.audit.monitoring.schemas import (
     CommuneRow,
     DemocracyRow,
     DistributionRow,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import aclosing
 from datetime import date
 from typing import Annotated, Literal
 
@@ -11,13 +12,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import views
-from services.audit.dashboard import areas
 from services.audit.dashboard.access import DashboardRoute, InspectorVisit
+from services.audit.dashboard.areas import area_name
 from services.audit.dashboard.rendering import SECURITY_HEADERS, render
 from services.audit.dashboard.scope import CommuneQuery
-from services.audit.findings_rules import KINDS
-from services.audit.view_models import Finding, FindingStatus
+from services.audit.monitoring import queries
+from services.audit.monitoring.detectors import KINDS
+from services.audit.monitoring.schemas import Finding, FindingStatus
 from shared.admin_units import ADMIN_UNITS
 from shared.auth import authorize_read, readable_communes
 from shared.service import SessionDep
@@ -75,7 +76,7 @@ async def findings_page(
     commune = commune or None
     assert visit.principal is not None
     authorize_read(visit.principal, SERVICE, commune)
-    page = await views.findings(
+    page = await queries.findings(
         session,
         kind=kind or None,
         commune_code=commune,
@@ -97,7 +98,7 @@ async def findings_page(
         kinds=sorted({*KINDS, *([kind] if kind else [])}),
         communes=commune_choices(),
         subject_link=subject_link,
-        name=lambda code: areas.area_name(code, today),
+        name=lambda code: area_name(code, today),
     )
 
 
@@ -126,21 +127,19 @@ async def _all_findings(
     status: FindingStatus | None,
 ) -> list[Finding]:
     found: list[Finding] = []
-    after: str | None = None
-    while len(found) < CSV_MAX_ROWS:
-        page = await views.findings(
-            session,
-            kind=kind,
-            commune_code=commune,
-            communes=communes,
-            status=status,
-            after=after,
-            limit=CSV_PAGE_SIZE,
-        )
-        found.extend(page.items)
-        if page.next_after is None:
-            break
-        after = page.next_after
+    pages = queries.finding_pages(
+        session,
+        kind=kind,
+        commune_code=commune,
+        communes=communes,
+        status=status,
+        page_size=CSV_PAGE_SIZE,
+    )
+    async with aclosing(pages):  # stopping at CSV_MAX_ROWS closes it at once
+        async for page in pages:
+            found.extend(page.items)
+            if len(found) >= CSV_MAX_ROWS:
+                break
     return found[:CSV_MAX_ROWS]
 
 

@@ -15,14 +15,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path
 from fastapi.responses import Response
 
-from services.audit import views
-from services.audit.dashboard import areas
 from services.audit.dashboard.access import DashboardRoute, InspectorVisit, check_form
+from services.audit.dashboard.areas import area_name, lineage
 from services.audit.dashboard.rendering import CSRF_FIELD, Visit, render
 from services.audit.dashboard.scope import YearQuery, page_scope
 from services.audit.dashboard.timeline import merged_trail, timeline_item, verify_messages
 from services.audit.ledger_store import LedgerStore
-from services.audit.views_api import policy_of
+from services.audit.monitoring import queries
+from services.audit.monitoring.api.deps import policy_of
 from shared.auth import authorize_read
 from shared.observability import get_logger
 from shared.problems import Problem
@@ -49,7 +49,7 @@ async def _household_page(
     lookup_error: str | None = None,
 ) -> Response:
     scope = page_scope(visit, runtime, year)
-    summary = await views.household_summary(
+    summary = await queries.household_summary(
         session, household_id, as_of=scope.policy.today(), policy=scope.policy
     )
     if summary is None:
@@ -64,13 +64,13 @@ async def _household_page(
         section="areas",
         scope=scope,
         summary=summary,
-        chain=areas.lineage(summary.commune_code, summary.as_of),
+        chain=lineage(summary.commune_code, summary.as_of),
         items=items,
         truncated=truncated,
         revealed=revealed or {},
         lookup_error=lookup_error,
         verify_messages=verify_messages(visit.t),
-        name=lambda code: areas.area_name(code, summary.as_of),
+        name=lambda code: area_name(code, summary.as_of),
         back=f"/dashboard/households/{household_id}",
     )
 
@@ -117,7 +117,7 @@ async def show_personal_data(
 ) -> Response:
     """Show one member's name, citizen ID and address; the read is logged in the trail."""
     check_form(visit, csrf_token)
-    summary = await views.household_summary(session, household_id, policy=policy_of(runtime))
+    summary = await queries.household_summary(session, household_id, policy=policy_of(runtime))
     if summary is None or person_id not in {m.person_id for m in summary.members}:
         return _missing(visit, "missing.person")
     assert visit.principal is not None

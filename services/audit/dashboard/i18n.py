@@ -11,7 +11,7 @@ from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
 from services.audit.dashboard.messages import MESSAGES
-from services.audit.view_models import Ratio
+from services.audit.monitoring.schemas import Ratio
 
 Lang = Literal["vi", "en"]
 LANGUAGES: tuple[Lang, ...] = ("vi", "en")

@@ -8,11 +8,11 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import views
-from services.audit.dashboard import figures
+import services.audit.dashboard.figures as figures
 from services.audit.dashboard.access import DashboardRoute, InspectorVisit
 from services.audit.dashboard.rendering import Visit, render
 from services.audit.dashboard.scope import CommuneQuery, Scope, YearQuery, page_scope
+from services.audit.monitoring import queries
 from shared.auth import authorize_read
 from shared.service import Runtime, SessionDep
 
@@ -27,7 +27,7 @@ async def overview_page(
 ) -> Response:
     """The four views at a glance, open findings by kind, and one row per commune."""
     scope = page_scope(visit, runtime, year)
-    view = await views.overview(
+    view = await queries.overview(
         session, year=scope.year, communes=scope.communes, as_of=scope.as_of, policy=scope.policy
     )
     t = visit.t
@@ -53,7 +53,7 @@ async def overview_page(
 async def _democracy(
     visit: Visit, session: AsyncSession, scope: Scope, commune: str | None
 ) -> dict[str, Any]:
-    view = await views.democracy(
+    view = await queries.democracy(
         session,
         year=scope.year,
         commune_code=commune,
@@ -67,7 +67,7 @@ async def _democracy(
 async def _fairness(
     visit: Visit, session: AsyncSession, scope: Scope, commune: str | None
 ) -> dict[str, Any]:
-    view = await views.fairness(
+    view = await queries.fairness(
         session,
         year=scope.year,
         commune_code=commune,
@@ -89,7 +89,7 @@ async def _fairness(
 async def _timeliness(
     visit: Visit, session: AsyncSession, scope: Scope, commune: str | None
 ) -> dict[str, Any]:
-    view = await views.timeliness(
+    view = await queries.timeliness(
         session,
         year=scope.year,
         commune_code=commune,
@@ -109,7 +109,7 @@ async def _timeliness(
 async def _targets(
     visit: Visit, session: AsyncSession, scope: Scope, commune: str | None
 ) -> dict[str, Any]:
-    view = await views.targets(
+    view = await queries.targets(
         session,
         year=scope.year,
         commune_code=commune,

@@ -11,9 +11,9 @@ from fastapi import Query
 
 from services.audit.dashboard.areas import area_name
 from services.audit.dashboard.rendering import Visit
-from services.audit.domain import AuditPolicy
-from services.audit.views import default_as_of
-from services.audit.views_api import policy_of
+from services.audit.monitoring.api.deps import policy_of
+from services.audit.monitoring.domain.standards import AuditPolicy
+from services.audit.monitoring.queries import default_as_of
 from shared.auth import readable_communes
 from shared.service import ServiceRuntime
 

@@ -37,7 +37,7 @@ from deploy.local.scenario.plan import AS_OF, YEAR
 from deploy.local.scenario.seed import SMALL_HOUSEHOLDS, seed_district
 from shared.events import SERVICES
 from shared.localbroker import free_port
-from tests.browser.support import log_in, new_page
+from tests.audit.browser.support import log_in, new_page
 from tests.deploy.e2e.test_launcher import ansinh_command, children_of, command_line
 from tests.support import bearer, token
 

@@ -7,12 +7,12 @@ import string
 from pathlib import Path
 from typing import get_args
 
-from services.audit import view_models
 from services.audit.dashboard.charts import Bar, BarGroup, bar_chart
 from services.audit.dashboard.i18n import Translator, as_lang
 from services.audit.dashboard.messages import MESSAGES
-from services.audit.findings_rules import KINDS
-from services.audit.view_models import Ratio
+from services.audit.monitoring import schemas
+from services.audit.monitoring.detectors import KINDS
+from services.audit.monitoring.schemas import Ratio
 from tests.support import REPO_ROOT
 
 AUDIT = REPO_ROOT / "services" / "audit"
@@ -56,14 +56,14 @@ def test_every_published_event_type_and_finding_kind_has_a_name_in_both_language
 def test_every_measure_benefit_and_class_of_the_views_is_named() -> None:
     prefixes = {
         "measure": [
-            *get_args(view_models.LagMeasure),
-            *get_args(view_models.TargetMeasure),
-            *get_args(view_models.RateMeasure),
+            *get_args(schemas.LagMeasure),
+            *get_args(schemas.TargetMeasure),
+            *get_args(schemas.RateMeasure),
         ],
-        "benefit": get_args(view_models.Benefit),
-        "dimension": get_args(view_models.Dimension),
-        "class": get_args(view_models.PovertyClassName),
-        "status": get_args(view_models.FindingStatus),
+        "benefit": get_args(schemas.Benefit),
+        "dimension": get_args(schemas.Dimension),
+        "class": get_args(schemas.PovertyClassName),
+        "status": get_args(schemas.FindingStatus),
     }
     for prefix, names in prefixes.items():
         for name in names:

@@ -1,13 +1,14 @@
-"""Wiring of the monitoring views: the service standards from the settings, and the
-periodic evaluation that raises and clears time-based findings."""
+"""The monitoring's hooks into the service runtime: the service standards from the settings
+(at start-up, for the routes and the dashboard), and the periodic evaluation that raises and
+clears time-based findings."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import fields
 
-from services.audit.domain import AuditPolicy
-from services.audit.findings import evaluate
+from services.audit.monitoring.commands import evaluate
+from services.audit.monitoring.domain.standards import AuditPolicy
 from shared.config import ServiceSettings
 from shared.observability import get_logger
 from shared.service import ServiceRuntime

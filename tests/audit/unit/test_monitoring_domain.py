@@ -9,29 +9,33 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.audit.domain import (
-    INDICATORS_2016,
-    INDICATORS_2022,
-    AuditPolicy,
+from services.audit.monitoring.consumed_events import READ_MODELS
+from services.audit.monitoring.domain.cover import (
     CardSpan,
     Cover,
-    application_due,
-    backlog_counts,
     card_wait_days,
-    complaint_due,
     excess_on,
     excluded_on,
-    expected_class,
-    lag_summary,
-    meeting_qualifies,
-    misclassified,
-    posting_last_day,
-    targeting_class,
     waiting_since,
 )
-from services.audit.findings import policy_from_json, policy_json
-from services.audit.view_events import READ_MODELS
-from services.audit.view_models import Ratio
+from services.audit.monitoring.domain.poverty import (
+    INDICATORS_2016,
+    INDICATORS_2022,
+    expected_class,
+    misclassified,
+    targeting_class,
+)
+from services.audit.monitoring.domain.standards import (
+    AuditPolicy,
+    application_due,
+    backlog_counts,
+    complaint_due,
+    lag_summary,
+    meeting_qualifies,
+    posting_last_day,
+)
+from services.audit.monitoring.findings import policy_from_json, policy_json
+from services.audit.monitoring.schemas import Ratio
 from services.households.standards import classify, standard_for
 from shared.contracts import breaking_changes
 from tests.support import REPO_ROOT

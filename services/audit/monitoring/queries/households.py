@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.domain import AuditPolicy, application_due, complaint_due
-from services.audit.findings_rules import Holder, holders
-from services.audit.models import (
+from services.audit.monitoring.detectors import Holder, holders
+from services.audit.monitoring.domain.standards import AuditPolicy, application_due, complaint_due
+from services.audit.monitoring.models import (
     ViewApplication,
     ViewAssessment,
     ViewClassChange,
@@ -20,8 +21,8 @@ from services.audit.models import (
     ViewHousing,
     ViewPerson,
 )
-from services.audit.view_data import active_cards, entitled_on
-from services.audit.view_models import (
+from services.audit.monitoring.queries.read_models import active_cards, entitled_on
+from services.audit.monitoring.schemas import (
     AssessmentCheck,
     CaseRow,
     ClassChange,
@@ -145,67 +146,99 @@ def _member(person: ViewPerson, holder: Holder | None, as_of: date) -> MemberRow
     )
 
 
+async def _of_household(
+    session: AsyncSession, model: Any, household_id: str, *order_by: Any
+) -> list[Any]:
+    """The rows of ``model`` about one household (in the database's ``order_by``, if any)."""
+    query = select(model).where(model.household_id == household_id).order_by(*order_by)
+    return list((await session.execute(query)).scalars())
+
+
+def _complaint_case(c: ViewComplaint, policy: AuditPolicy) -> CaseRow:
+    due = complaint_due(c.filed_on, policy)
+    return CaseRow(
+        kind="complaint",
+        case_id=c.complaint_id,
+        started_on=c.filed_on,
+        due_on=due,
+        finished_on=c.resolved_on,
+        outcome=c.outcome,
+        on_time=None if c.resolved_on is None else c.resolved_on <= due,
+    )
+
+
+def _application_case(a: ViewApplication, policy: AuditPolicy) -> CaseRow:
+    due = application_due(a.kind or "", a.received_on, policy)
+    return CaseRow(
+        kind="application",
+        case_id=a.application_id,
+        started_on=a.received_on,
+        due_on=due,
+        finished_on=a.decided_on,
+        outcome=a.outcome,
+        on_time=None if a.decided_on is None else a.decided_on <= due,
+    )
+
+
+def _housing_case(h: ViewHousing) -> CaseRow:
+    outcome = (
+        "disbursed"
+        if h.disbursed_on
+        else "refused"
+        if h.refused_on
+        else "approved"
+        if h.approved_on
+        else None
+    )
+    return CaseRow(
+        kind="housing",
+        case_id=h.application_id,
+        started_on=h.applied_on,
+        due_on=None,
+        finished_on=h.disbursed_on or h.refused_on,
+        outcome=outcome,
+        on_time=None,
+    )
+
+
 async def _cases(session: AsyncSession, household_id: str, policy: AuditPolicy) -> list[CaseRow]:
-    cases: list[CaseRow] = []
-    for c in (
-        await session.execute(
-            select(ViewComplaint).where(ViewComplaint.household_id == household_id)
-        )
-    ).scalars():
-        due = complaint_due(c.filed_on, policy)
-        cases.append(
-            CaseRow(
-                kind="complaint",
-                case_id=c.complaint_id,
-                started_on=c.filed_on,
-                due_on=due,
-                finished_on=c.resolved_on,
-                outcome=c.outcome,
-                on_time=None if c.resolved_on is None else c.resolved_on <= due,
-            )
-        )
-    for a in (
-        await session.execute(
-            select(ViewApplication).where(ViewApplication.household_id == household_id)
-        )
-    ).scalars():
-        due = application_due(a.kind or "", a.received_on, policy)
-        cases.append(
-            CaseRow(
-                kind="application",
-                case_id=a.application_id,
-                started_on=a.received_on,
-                due_on=due,
-                finished_on=a.decided_on,
-                outcome=a.outcome,
-                on_time=None if a.decided_on is None else a.decided_on <= due,
-            )
-        )
-    for h in (
-        await session.execute(select(ViewHousing).where(ViewHousing.household_id == household_id))
-    ).scalars():
-        finished = h.disbursed_on or h.refused_on
-        outcome = (
-            "disbursed"
-            if h.disbursed_on
-            else "refused"
-            if h.refused_on
-            else "approved"
-            if h.approved_on
-            else None
-        )
-        cases.append(
-            CaseRow(
-                kind="housing",
-                case_id=h.application_id,
-                started_on=h.applied_on,
-                due_on=None,
-                finished_on=finished,
-                outcome=outcome,
-                on_time=None,
-            )
-        )
+    cases = [
+        *(
+            _complaint_case(c, policy)
+            for c in await _of_household(session, ViewComplaint, household_id)
+        ),
+        *(
+            _application_case(a, policy)
+            for a in await _of_household(session, ViewApplication, household_id)
+        ),
+        *(_housing_case(h) for h in await _of_household(session, ViewHousing, household_id)),
+    ]
     return sorted(cases, key=lambda c: (c.started_on, c.kind, c.case_id))
+
+
+def _class_change(c: ViewClassChange) -> ClassChange:
+    return ClassChange(
+        effective_date=c.effective_date,
+        from_class=c.from_class,
+        to_class=c.to_class,
+        basis=c.basis,
+        event_id=c.event_id,
+    )
+
+
+def _assessment_check(a: ViewAssessment) -> AssessmentCheck:
+    return AssessmentCheck(
+        assessment_id=a.assessment_id,
+        assessed_on=a.assessed_on,
+        standard_code=a.standard_code,
+        area=a.area,
+        income_per_person_month=a.income_per_person_month,
+        deprivations=len(a.deprived_indicators),
+        recorded_class=a.recorded_class,
+        expected_class=a.expected_class,
+        misclassified=a.misclassified,
+        event_id=a.event_id,
+    )
 
 
 async def build_household_summary(
@@ -215,29 +248,13 @@ async def build_household_summary(
     if household is None:
         return None
     changes = sorted(
-        (
-            await session.execute(
-                select(ViewClassChange).where(ViewClassChange.household_id == household_id)
-            )
-        ).scalars(),
+        await _of_household(session, ViewClassChange, household_id),
         key=lambda c: (c.effective_date, c.leaf_index),
     )
-    persons = list(
-        (
-            await session.execute(
-                select(ViewPerson)
-                .where(ViewPerson.household_id == household_id)
-                .order_by(ViewPerson.person_id)
-            )
-        ).scalars()
-    )
+    persons = await _of_household(session, ViewPerson, household_id, ViewPerson.person_id)
     cover = await holders(session, {p.person_id for p in persons})
     assessments = sorted(
-        (
-            await session.execute(
-                select(ViewAssessment).where(ViewAssessment.household_id == household_id)
-            )
-        ).scalars(),
+        await _of_household(session, ViewAssessment, household_id),
         key=lambda a: (a.assessed_on, a.leaf_index),
     )
     cards = {c.card_id for h in cover.values() for c in h.cards}
@@ -250,32 +267,9 @@ async def build_household_summary(
         registered_on=household.registered_on,
         current_class=_latest_class(changes),
         as_of=as_of,
-        class_history=[
-            ClassChange(
-                effective_date=c.effective_date,
-                from_class=c.from_class,
-                to_class=c.to_class,
-                basis=c.basis,
-                event_id=c.event_id,
-            )
-            for c in changes
-        ],
+        class_history=[_class_change(c) for c in changes],
         members=[_member(p, cover.get(p.person_id), as_of) for p in persons],
-        assessments=[
-            AssessmentCheck(
-                assessment_id=a.assessment_id,
-                assessed_on=a.assessed_on,
-                standard_code=a.standard_code,
-                area=a.area,
-                income_per_person_month=a.income_per_person_month,
-                deprivations=len(a.deprived_indicators),
-                recorded_class=a.recorded_class,
-                expected_class=a.expected_class,
-                misclassified=a.misclassified,
-                event_id=a.event_id,
-            )
-            for a in assessments
-        ],
+        assessments=[_assessment_check(a) for a in assessments],
         cases=await _cases(session, household_id, policy),
         findings=[finding_out(f) for f in await _findings_of(session, subjects)],
     )

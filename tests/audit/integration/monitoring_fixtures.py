@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.audit.domain import AuditPolicy
-from services.audit.findings import FindingBook, evaluate
 from services.audit.handlers import AnyEvent, record_event
 from services.audit.models import platform
+from services.audit.monitoring.commands import evaluate
+from services.audit.monitoring.domain.standards import AuditPolicy
+from services.audit.monitoring.findings import FindingBook
 from services.employment import events as em
 from services.households import events as hh
 from services.housing import events as ho

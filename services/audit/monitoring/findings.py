@@ -1,6 +1,6 @@
 """Findings: each breach the views show, with its evidence, raised and cleared as events.
 
-A breach is found by a *detector* over the read models (findings_rules.py) and settled by
+A breach is found by a *detector* over the read models (:mod:`.detectors`) and settled by
 :class:`FindingBook` against ``view_findings``: one row per key ``kind:subject_id``, so
 re-evaluating never duplicates a finding. A new breach publishes ``finding_raised``; a
 finding whose breach no longer holds publishes ``finding_cleared``; an open finding still
@@ -9,7 +9,7 @@ a finding event read back from the ledger never undoes a newer state.
 
 Two triggers: the ledger consumer re-evaluates the subjects an event touched, with the
 as-of date and standards of the last evaluation (:func:`evaluate_touched`); and
-:func:`evaluate` re-checks every subject on a given day (the background loop, the admin
+:func:`evaluate_in` re-checks every subject on a given day (the background loop, the admin
 endpoint, tests), which is what raises time-based findings (a card missing past the
 service standard, a complaint past its deadline).
 """
@@ -24,12 +24,14 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.domain import AuditPolicy
 from services.audit.events import FindingCleared, FindingRaised
-from services.audit.findings_rules import GROUPS, RAISED_ON_EVENT, Breach, Verdicts
 from services.audit.ledger_store import LedgerEntry, LedgerStore
-from services.audit.models import ViewEvaluation, ViewFinding, platform
-from services.audit.projections import Touched, apply_entry
+from services.audit.models import platform
+from services.audit.monitoring.detectors import GROUPS, RAISED_ON_EVENT, Breach, Verdicts
+from services.audit.monitoring.domain.standards import AuditPolicy
+from services.audit.monitoring.domain.subjects import Touched
+from services.audit.monitoring.models import ViewEvaluation, ViewFinding
+from services.audit.monitoring.projections import apply_entry
 from shared.consumer import HandlerContext
 from shared.db import transaction_state
 from shared.events import EventPayload
@@ -146,15 +148,6 @@ async def evaluate_in(session: AsyncSession, as_of: date, policy: AuditPolicy) -
     return book
 
 
-async def evaluate(
-    sessions: Callable[[], AsyncSession], *, as_of: date, policy: AuditPolicy
-) -> FindingBook:
-    """Evaluate every subject on ``as_of`` in a transaction of its own; the book says how
-    many findings were raised and cleared."""
-    async with sessions() as session, session.begin():
-        return await evaluate_in(session, as_of, policy)
-
-
 async def evaluate_touched(
     session: AsyncSession, touched: Touched, publish: Publish, event_day: date
 ) -> None:
@@ -162,7 +155,7 @@ async def evaluate_touched(
 
     An event raises only breaches it makes certain (:data:`RAISED_ON_EVENT`); a breach of
     time (a card missing past the standard, a case past its deadline) is only *cleared* here
-    and raised by :func:`evaluate` — events replayed in bulk (an import, a late consumer)
+    and raised by :func:`evaluate_in` — events replayed in bulk (an import, a late consumer)
     would otherwise show a person entitled before the card that follows in the next event.
     Before any evaluation has run, only the kinds that do not depend on the day are judged
     (their findings dated ``event_day``, the day the event was published).

@@ -1,6 +1,8 @@
-"""Rebuilding every read model from the ledger alone.
+"""The monitoring's write paths, each in a transaction of its own: evaluating every finding
+on a day (:func:`evaluate`), and rebuilding every read model from the ledger alone
+(:func:`rebuild`).
 
-In ONE transaction, holding the ledger's append lock (the consumer waits): empty the
+Rebuilding: in ONE transaction, holding the ledger's append lock (the consumer waits): empty the
 ``view_*`` tables, replay every leaf in ledger order through the projections (no finding
 is evaluated or published during the replay: findings come back from the audit's own
 ``finding_*`` events on the ledger), then evaluate every subject once on ``as_of``. A
@@ -17,12 +19,13 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.domain import AuditPolicy
-from services.audit.findings import evaluate_in
 from services.audit.ledger_store import LedgerEntry, LedgerStore
-from services.audit.models import VIEW_TABLES, LedgerLeaf, ViewFinding
-from services.audit.projections import apply_entry
-from services.audit.view_models import RebuildReport
+from services.audit.models import LedgerLeaf
+from services.audit.monitoring.domain.standards import AuditPolicy
+from services.audit.monitoring.findings import FindingBook, evaluate_in
+from services.audit.monitoring.models import VIEW_TABLES, ViewFinding
+from services.audit.monitoring.projections import apply_entry
+from services.audit.monitoring.schemas import RebuildReport
 
 _CHUNK = 500
 _FINDING_COLUMNS = tuple(c.name for c in ViewFinding.__table__.columns)
@@ -111,3 +114,12 @@ async def rebuild(
     """Rebuild in a transaction of its own; the report says what was replayed and found."""
     async with sessions() as session, session.begin():
         return await rebuild_in(session, as_of=as_of, policy=policy)
+
+
+async def evaluate(
+    sessions: Callable[[], AsyncSession], *, as_of: date, policy: AuditPolicy
+) -> FindingBook:
+    """Evaluate every subject on ``as_of`` in a transaction of its own; the book says how
+    many findings were raised and cleared."""
+    async with sessions() as session, session.begin():
+        return await evaluate_in(session, as_of, policy)

@@ -1,6 +1,6 @@
 """Reading the read models for a view: rows of the communes in scope, grouped as views need.
 
-Shared by view_queries.py and view_lags.py; nothing here decides what a breach is.
+Shared by the view builders of this package; nothing here decides what a breach is.
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.domain import AuditPolicy, card_wait_days
-from services.audit.findings_rules import Holder, card_span, cover
-from services.audit.models import (
+from services.audit.monitoring.detectors import Holder, card_span, cover
+from services.audit.monitoring.domain.cover import card_wait_days
+from services.audit.monitoring.domain.standards import AuditPolicy
+from services.audit.monitoring.models import (
     ViewCard,
     ViewClassChange,
     ViewEntitlement,
     ViewHousehold,
 )
-from services.audit.view_models import Ratio
+from services.audit.monitoring.schemas import Ratio
 
 Scope = frozenset[str] | None
 T = TypeVar("T")

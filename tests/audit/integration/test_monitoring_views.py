@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from services.audit import views
-from services.audit.domain import AuditPolicy
-from services.audit.rebuild import rebuild
-from tests.integration import audit_views_fixtures as f
-from tests.integration.audit_views_fixtures import LedgerHarness, new_id
+from services.audit.monitoring import queries
+from services.audit.monitoring.commands import rebuild
+from services.audit.monitoring.domain.standards import AuditPolicy
+from tests.audit.integration import monitoring_fixtures as f
+from tests.audit.integration.monitoring_fixtures import LedgerHarness, new_id
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ async def audit(database_url: str) -> AsyncIterator[LedgerHarness]:
 
 async def open_keys(audit: LedgerHarness, commune: str) -> set[str]:
     async with audit.sessions() as session:
-        page = await views.findings(session, commune_code=commune, limit=1000)
+        page = await queries.findings(session, commune_code=commune, limit=1000)
     return {item.key for item in page.items}
 
 
@@ -85,7 +85,7 @@ async def test_democracy_indicators_and_findings(audit: LedgerHarness) -> None:
     await audit.feed(*events)
     await audit.evaluate(END_2019)
     async with audit.sessions() as session:
-        view = await views.democracy(session, year=2019, commune_code=c, as_of=END_2019)
+        view = await queries.democracy(session, year=2019, commune_code=c, as_of=END_2019)
     total = view.total
     assert total.recognitions == 3
     assert ratio(total.recognitions_with_valid_meeting) == (2, 3)
@@ -135,7 +135,7 @@ async def test_a_finding_is_raised_once_and_cleared_when_the_breach_ends(
     cleared = [d for d in audit.published("finding_cleared") if d["key"] == key]
     assert [(d["finding_id"], d["sequence"]) for d in cleared] == [(raised[0]["finding_id"], 2)]
     async with audit.sessions() as session:
-        page = await views.findings(session, commune_code=c, status="cleared")
+        page = await queries.findings(session, commune_code=c, status="cleared")
     assert [(i.key, i.evidence) for i in page.items] == [(key, [filed_event])]
 
 
@@ -171,8 +171,8 @@ async def test_fairness_of_cards_and_their_findings(audit: LedgerHarness) -> Non
     await audit.feed(*events)
     await audit.evaluate(END_2019)
     async with audit.sessions() as session:
-        fair = await views.fairness(session, year=2019, commune_code=c, as_of=END_2019)
-        lags = await views.timeliness(session, year=2019, commune_code=c, as_of=END_2019)
+        fair = await queries.fairness(session, year=2019, commune_code=c, as_of=END_2019)
+        lags = await queries.timeliness(session, year=2019, commune_code=c, as_of=END_2019)
     assert ratio(fair.total.exclusion) == (1, 4)
     assert ratio(fair.total.excess) == (1, 4)
     assert ratio(fair.total.duplicates) == (1, 3)
@@ -233,9 +233,11 @@ async def test_misclassification_reapplies_the_standard(audit: LedgerHarness) ->
         ),
     )
     async with audit.sessions() as session:
-        fair19 = await views.fairness(session, year=2019, commune_code=c, as_of=END_2019)
-        fair23 = await views.fairness(session, year=2023, commune_code=c, as_of=date(2023, 12, 31))
-        summary = await views.household_summary(session, h["above"])
+        fair19 = await queries.fairness(session, year=2019, commune_code=c, as_of=END_2019)
+        fair23 = await queries.fairness(
+            session, year=2023, commune_code=c, as_of=date(2023, 12, 31)
+        )
+        summary = await queries.household_summary(session, h["above"])
     assert ratio(fair19.total.misclassification) == (2, 3)
     assert ratio(fair23.total.misclassification) == (0, 2)
     assert summary is None  # assessed, but never registered: no household drill-down
@@ -277,7 +279,7 @@ async def test_application_and_housing_lags(audit: LedgerHarness) -> None:
     policy = AuditPolicy(housing_decision_days=30, housing_disbursement_days=30)
     await audit.evaluate(END_2019, policy)
     async with audit.sessions() as session:
-        view = await views.timeliness(
+        view = await queries.timeliness(
             session, year=2019, commune_code=c, as_of=END_2019, policy=policy
         )
     lags = {s.measure: s for s in view.total.lags}
@@ -326,7 +328,7 @@ async def test_targets_plan_against_actual(audit: LedgerHarness) -> None:
         f.dropped(c, w4, e4, on=date(2019, 6, 1)),
     )
     async with audit.sessions() as session:
-        view = await views.targets(session, year=2019, commune_code=c, as_of=END_2019)
+        view = await queries.targets(session, year=2019, commune_code=c, as_of=END_2019)
     lines = {line.measure: (line.plan, line.actual) for line in view.total.lines}
     assert lines == {"placements": (4, 2), "trainees": (2, 1), "rural_trainees": (None, 1)}
     rates = {r.measure: r for r in view.total.rates}
@@ -343,7 +345,7 @@ async def test_a_redelivered_event_counts_once(audit: LedgerHarness) -> None:
     filed = f.complaint_filed(c, household, complaint, filed_on=date(2019, 10, 1))
     await audit.feed(filed, filed, filed)
     async with audit.sessions() as session:
-        view = await views.democracy(session, year=2019, commune_code=c, as_of=END_2019)
+        view = await queries.democracy(session, year=2019, commune_code=c, as_of=END_2019)
     assert view.total.complaints_received == 1
 
 
@@ -354,25 +356,25 @@ async def every_view(audit: LedgerHarness, communes: list[str], households: list
         for c in [*communes, None]:
             for year in (2019, 2023):
                 for read in (
-                    views.overview,
-                    views.democracy,
-                    views.fairness,
-                    views.timeliness,
-                    views.targets,
+                    queries.overview,
+                    queries.democracy,
+                    queries.fairness,
+                    queries.timeliness,
+                    queries.targets,
                 ):
                     parts.append(
                         (
                             await read(session, year=year, commune_code=c, as_of=END_2019)
                         ).model_dump_json()
                     )
-            page = await views.findings(session, commune_code=c, status=None, limit=1000)
+            page = await queries.findings(session, commune_code=c, status=None, limit=1000)
             parts.append(page.model_dump_json())
         for h in households:
-            summary = await views.household_summary(session, h, as_of=END_2019)
+            summary = await queries.household_summary(session, h, as_of=END_2019)
             parts.append(summary.model_dump_json() if summary else "none")
         parts.extend(
             r.model_dump_json()
-            for r in await views.commune_rows(session, year=2019, as_of=END_2019)
+            for r in await queries.commune_rows(session, year=2019, as_of=END_2019)
         )
     return "\n".join(parts)
 

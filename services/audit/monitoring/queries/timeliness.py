@@ -7,16 +7,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.domain import (
+from services.audit.monitoring.detectors import Holder, card_span, cover
+from services.audit.monitoring.domain.cover import waiting_since
+from services.audit.monitoring.domain.standards import (
     AuditPolicy,
     application_due,
     backlog_counts,
     complaint_due,
     lag_summary,
-    waiting_since,
 )
-from services.audit.findings_rules import Holder, card_span, cover
-from services.audit.models import (
+from services.audit.monitoring.models import (
     ViewApplication,
     ViewComplaint,
     ViewEnrolment,
@@ -24,7 +24,7 @@ from services.audit.models import (
     ViewPlacement,
     ViewTarget,
 )
-from services.audit.view_data import (
+from services.audit.monitoring.queries.read_models import (
     Scope,
     active_cards,
     card_lags,
@@ -35,7 +35,7 @@ from services.audit.view_data import (
     ratio,
     scope_of,
 )
-from services.audit.view_models import (
+from services.audit.monitoring.schemas import (
     BacklogBucket,
     LagMeasure,
     LagStats,
