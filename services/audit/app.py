@@ -8,15 +8,16 @@ from pathlib import Path
 from fastapi import FastAPI
 from pydantic import Field, SecretStr
 
-from services.audit import api, dashboard, views_api
+from services.audit import dashboard, views_api
 from services.audit.handlers import HANDLERS
+from services.audit.ledger import api
+from services.audit.ledger.tree_heads import TreeHeadPublisher
 from services.audit.models import Base, platform
 from services.audit.monitoring import evaluate_periodically, start_monitoring
 from services.audit.projections import PREFETCH
-from services.audit.signing import KEY_FILE_NAME, LedgerKey, load_or_create_ledger_key
-from services.audit.tree_heads import TreeHeadPublisher
 from shared.config import settings_class
 from shared.events import ALL_TOPICS
+from shared.ledger.signing import KEY_FILE_NAME, LedgerKey, load_or_create_ledger_key
 from shared.service import ConsumerSpec, ServiceDefinition, ServiceRuntime, create_app
 
 SERVICE = "audit"

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.audit.domain import AuditPolicy
 from services.audit.events import FindingCleared, FindingRaised
 from services.audit.findings_rules import GROUPS, RAISED_ON_EVENT, Breach, Verdicts
-from services.audit.ledger_store import LedgerEntry, LedgerStore
+from services.audit.ledger.store import LedgerEntry, LedgerStore
 from services.audit.models import ViewEvaluation, ViewFinding, platform
 from services.audit.projections import Touched, apply_entry
 from shared.consumer import HandlerContext

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import view_events as ev
 from services.audit.domain import expected_class, misclassified
-from services.audit.ledger_store import LedgerEntry
+from services.audit.ledger.store import LedgerEntry
 from services.audit.models import (
     Base,
     ViewApplication,

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit.domain import AuditPolicy
 from services.audit.findings import evaluate_in
-from services.audit.ledger_store import LedgerEntry, LedgerStore
-from services.audit.models import VIEW_TABLES, LedgerLeaf, ViewFinding
+from services.audit.ledger.models import LedgerLeaf
+from services.audit.ledger.store import LedgerEntry, LedgerStore
+from services.audit.models import VIEW_TABLES, ViewFinding
 from services.audit.projections import apply_entry
 from services.audit.view_models import RebuildReport
 

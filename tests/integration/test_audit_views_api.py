@@ -16,8 +16,8 @@ import pytest
 from services.audit.app import create as create_audit
 from services.households.app import create as create_households
 from tests import factories
+from tests.audit.integration.fixtures import audit_settings, eventually, publish
 from tests.integration import audit_views_fixtures as f
-from tests.integration.audit_fixtures import audit_settings, eventually, publish
 from tests.integration.audit_views_fixtures import new_id
 from tests.support import bearer, households_settings, read_events, running_app, token
 

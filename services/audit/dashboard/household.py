@@ -21,7 +21,7 @@ from services.audit.dashboard.access import DashboardRoute, InspectorVisit, chec
 from services.audit.dashboard.rendering import CSRF_FIELD, Visit, render
 from services.audit.dashboard.scope import YearQuery, page_scope
 from services.audit.dashboard.timeline import merged_trail, timeline_item, verify_messages
-from services.audit.ledger_store import LedgerStore
+from services.audit.ledger.store import LedgerStore
 from services.audit.views_api import policy_of
 from shared.auth import authorize_read
 from shared.observability import get_logger

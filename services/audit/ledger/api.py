@@ -18,15 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from services.audit import ledger
-from services.audit.evidence import (
-    ExportedLeaf,
-    SignedTreeHead,
-    build_bundle,
-    public_key_json,
-)
-from services.audit.ledger_store import LedgerEntry, LedgerStore
-from services.audit.schemas import (
+from services.audit.ledger.schemas import (
     ConsistencyProofOut,
     InclusionProofOut,
     PublicKeyOut,
@@ -35,9 +27,12 @@ from services.audit.schemas import (
     TreeHeadOut,
     TreeHeadPage,
 )
-from services.audit.signing import LedgerKey
-from services.audit.tree_heads import TreeHeadPublisher
+from services.audit.ledger.store import LedgerEntry, LedgerStore
+from services.audit.ledger.tree_heads import TreeHeadPublisher
 from shared.auth import CurrentPrincipal, Principal, authorize_read, readable_communes
+from shared.ledger import merkle
+from shared.ledger.evidence import ExportedLeaf, SignedTreeHead, build_bundle, public_key_json
+from shared.ledger.signing import LedgerKey
 from shared.problems import NotFound, RuleViolation
 from shared.service import ReadSessionDep, Runtime
 
@@ -181,7 +176,7 @@ async def inclusion_proof(
             f"leaf {entry.leaf_index} is not in the tree of size {size}", field="query.tree_size"
         )
     path = await store.inclusion_proof(entry.leaf_index, size)
-    root = ledger.root_from_inclusion_proof(entry.leaf_index, size, entry.leaf_hash, path)
+    root = merkle.root_from_inclusion_proof(entry.leaf_index, size, entry.leaf_hash, path)
     return InclusionProofOut(
         leaf_index=entry.leaf_index,
         tree_size=size,

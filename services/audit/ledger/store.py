@@ -19,20 +19,16 @@ from sqlalchemy import event as orm_events
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from services.audit import ledger
-from services.audit.domain import (
-    canonical_event_bytes,
-    commune_of,
-    occurred_at,
-    parse_canonical_event,
-    trail_ids,
-)
-from services.audit.evidence import SignedTreeHead, sign_tree_head
-from services.audit.ledger import NodeId
-from services.audit.models import LedgerLeaf, LedgerNode, LedgerTrail, LedgerTreeHead
-from services.audit.signing import LedgerKey
+from services.audit.domain import commune_of, occurred_at, trail_ids
+from services.audit.ledger.models import LedgerLeaf, LedgerNode, LedgerTrail, LedgerTreeHead
 from shared.db import insert_or_ignore, remembered, transaction_state
-from shared.events import SPECVERSION, CloudEvent
+from shared.events import CloudEvent
+from shared.ledger import merkle
+from shared.ledger.evidence import SignedTreeHead, sign_tree_head
+from shared.ledger.leaf import event_bytes as canonical_bytes
+from shared.ledger.leaf import parse_canonical_event
+from shared.ledger.merkle import NodeId
+from shared.ledger.signing import LedgerKey
 
 # Appends are serialised: leaf n+1 needs the subtrees leaf n completed.
 _APPEND_LOCK_KEY = zlib.crc32(b"ansinh-audit-ledger-append")
@@ -53,21 +49,22 @@ class _Tip:
 
     size: int
     frontier: dict[NodeId, bytes]
-    #: Rows of deferred appends not written yet (see ``LedgerStore.append``).
-    leaves: list[dict[str, Any]] = field(default_factory=list)
-    subtrees: list[dict[str, Any]] = field(default_factory=list)
-    trail: list[dict[str, Any]] = field(default_factory=list)
+    #: Rows of deferred appends not written yet, by table (see ``LedgerStore.append``).
+    deferred: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
 
     def advance(self, leaf: bytes, completed: list[tuple[NodeId, bytes]]) -> None:
         known = {**self.frontier, NodeId(0, self.size): leaf, **dict(completed)}
         self.size += 1
-        self.frontier = {node: known[node] for node in ledger.root_nodes(self.size)}
+        self.frontier = {node: known[node] for node in merkle.root_nodes(self.size)}
 
-    def take_rows(self) -> list[tuple[Any, list[dict[str, Any]]]]:
-        """The deferred rows by table, in insertion order; the tip holds none afterwards."""
-        rows = [(LedgerLeaf, self.leaves), (LedgerNode, self.subtrees), (LedgerTrail, self.trail)]
-        self.leaves, self.subtrees, self.trail = [], [], []
-        return [(table, batch) for table, batch in rows if batch]
+    def defer(self, rows: _LeafRows) -> None:
+        for table, batch in rows.by_table():
+            self.deferred.setdefault(table, []).extend(batch)
+
+    def take_deferred(self) -> list[tuple[Any, list[dict[str, Any]]]]:
+        """The deferred rows by table, leaves first; the tip holds none afterwards."""
+        rows, self.deferred = self.deferred, {}
+        return [(table, rows[table]) for table in _TABLE_ORDER if rows.get(table)]
 
 
 def _current_tip(session: AsyncSession | Session) -> _Tip | None:
@@ -75,12 +72,14 @@ def _current_tip(session: AsyncSession | Session) -> _Tip | None:
     return state.get("tip") if state else None
 
 
+@orm_events.listens_for(Session, "before_commit")
 def _write_deferred_before_commit(session: Session) -> None:
     """Deferred appends reach the tables in the transaction that made them, before it
-    commits (the event runs inside the async session's greenlet: sync execution works)."""
+    commits (the event runs inside the async session's greenlet: sync execution works).
+    A session whose transaction appended nothing deferred has no tip: nothing to do."""
     tip = _current_tip(session)
     if tip is not None:
-        for table, rows in tip.take_rows():
+        for table, rows in tip.take_deferred():
             session.execute(insert(table), rows)
 
 
@@ -101,21 +100,46 @@ class LedgerEntry:
     leaf_hash: bytes
     event_bytes: bytes
 
+    @classmethod
+    def of(cls, event: CloudEvent, leaf_index: int) -> LedgerEntry:
+        """The entry ``event`` makes as leaf ``leaf_index`` (its canonical bytes, hashed)."""
+        event_bytes = canonical_bytes(event)
+        return cls(
+            leaf_index=leaf_index,
+            event_id=event.id,
+            ce_type=event.type,
+            ce_subject=event.subject,
+            occurred_at=occurred_at(event.time),
+            commune_code=commune_of(event.data),
+            leaf_hash=merkle.leaf_hash(event_bytes),
+            event_bytes=event_bytes,
+        )
+
     def event(self) -> dict[str, Any]:
         """The recorded event: CloudEvents attributes and ``data``."""
         return parse_canonical_event(self.event_bytes)
 
 
-def leaf_attributes(event: CloudEvent) -> dict[str, str | None]:
-    return {
-        "specversion": SPECVERSION,
-        "id": event.id,
-        "source": event.source,
-        "type": event.type,
-        "subject": event.subject,
-        "time": event.time,
-        "dataschema": event.dataschema,
-    }
+@dataclass(frozen=True)
+class _LeafRows:
+    """The rows one append writes: its leaf, the subtrees it completes, its trail index."""
+
+    leaf: dict[str, Any]
+    subtrees: list[dict[str, Any]]
+    trail: list[dict[str, Any]]
+
+    @classmethod
+    def of(
+        cls, entry: LedgerEntry, event: CloudEvent, completed: list[tuple[NodeId, bytes]]
+    ) -> _LeafRows:
+        return cls(_leaf_row(entry, event), _subtree_rows(completed), _trail_rows(entry, event))
+
+    def by_table(self) -> list[tuple[Any, list[dict[str, Any]]]]:
+        return [(LedgerLeaf, [self.leaf]), (LedgerNode, self.subtrees), (LedgerTrail, self.trail)]
+
+
+#: Deferred rows go in in this order (trail rows refer to their leaf).
+_TABLE_ORDER = (LedgerLeaf, LedgerNode, LedgerTrail)
 
 
 class LedgerStore:
@@ -143,92 +167,60 @@ class LedgerStore:
         (no savepoint around the append, which a rollback would not undo in memory): an
         event id already in the ledger then fails the commit instead of being recognised.
         """
-        event_bytes = canonical_event_bytes(leaf_attributes(event), event.data)
         tip = await self._tip()
+        if not deferred:
+            await self.write_deferred()
+        entry = LedgerEntry.of(event, tip.size)
+        completed = merkle.completed_nodes(entry.leaf_index, entry.leaf_hash, tip.frontier)
+        rows = _LeafRows.of(entry, event, completed)
         if deferred:
-            return self._defer(tip, event, event_bytes), True
-        await self.write_deferred()
-        index = tip.size
-        leaf = ledger.leaf_hash(event_bytes)
-        entry = LedgerEntry(
-            leaf_index=index,
-            event_id=event.id,
-            ce_type=event.type,
-            ce_subject=event.subject,
-            occurred_at=occurred_at(event.time),
-            commune_code=commune_of(event.data),
-            leaf_hash=leaf,
-            event_bytes=event_bytes,
-        )
-        if not await self._insert_leaf(entry, event):
-            existing = await self.entry_by_event_id(event.id)
-            if existing is None:  # leaf `index` taken: someone appended without the lock
-                transaction_state(self.session, _LEDGER).pop("tip", None)
-                raise RuntimeError(f"ledger leaf {index} was written by another writer")
-            if existing.event_bytes != event_bytes:
-                raise ConflictingEvent(
-                    f"event {event.id} is already leaf {existing.leaf_index} with other content"
-                )
-            return existing, False
-        completed = ledger.completed_nodes(index, leaf, tip.frontier)
-        await self._write(entry, event, completed)
-        tip.advance(leaf, completed)
+            tip.defer(rows)
+        elif await self._insert_leaf(rows.leaf):
+            await self._insert_rest(rows)
+        else:
+            return await self._already_recorded(entry), False
+        tip.advance(entry.leaf_hash, completed)
         return entry, True
 
-    def _defer(self, tip: _Tip, event: CloudEvent, event_bytes: bytes) -> LedgerEntry:
-        leaf = ledger.leaf_hash(event_bytes)
-        entry = LedgerEntry(
-            leaf_index=tip.size,
-            event_id=event.id,
-            ce_type=event.type,
-            ce_subject=event.subject,
-            occurred_at=occurred_at(event.time),
-            commune_code=commune_of(event.data),
-            leaf_hash=leaf,
-            event_bytes=event_bytes,
-        )
-        completed = ledger.completed_nodes(tip.size, leaf, tip.frontier)
-        tip.leaves.append(_leaf_row(entry, event))
-        tip.subtrees += _subtree_rows(completed)
-        tip.trail += _trail_rows(entry, event)
-        tip.advance(leaf, completed)
-        return entry
+    async def _already_recorded(self, entry: LedgerEntry) -> LedgerEntry:
+        """The leaf already holding ``entry``'s event id, if it holds the same bytes."""
+        existing = await self.entry_by_event_id(entry.event_id)
+        if existing is None:  # leaf `index` taken: someone appended without the lock
+            transaction_state(self.session, _LEDGER).pop("tip", None)
+            raise RuntimeError(f"ledger leaf {entry.leaf_index} was written by another writer")
+        if existing.event_bytes != entry.event_bytes:
+            raise ConflictingEvent(
+                f"event {entry.event_id} is already leaf {existing.leaf_index} with other content"
+            )
+        return existing
 
     async def write_deferred(self) -> None:
         """Write the rows of deferred appends now (reads of this store do it first)."""
         tip = _current_tip(self.session)
         if tip is not None:
-            for table, rows in tip.take_rows():
+            for table, rows in tip.take_deferred():
                 await self.session.execute(insert(table), rows)
 
     async def _tip(self) -> _Tip:
         """Where the next leaf goes, valid for the session's current transaction."""
         state = transaction_state(self.session, _LEDGER)
         tip: _Tip | None = state.get("tip")
-        if tip is not None:
-            return tip
-        await self._lock_for_append()
-        size = await self.size()
-        tip = state["tip"] = _Tip(size, await self.nodes(ledger.root_nodes(size)))
-        sync_session = self.session.sync_session
-        if not orm_events.contains(sync_session, "before_commit", _write_deferred_before_commit):
-            orm_events.listen(sync_session, "before_commit", _write_deferred_before_commit)
+        if tip is None:
+            await self._lock_for_append()
+            size = await self.size()
+            tip = state["tip"] = _Tip(size, await self.nodes(merkle.root_nodes(size)))
         return tip
 
-    async def _insert_leaf(self, entry: LedgerEntry, event: CloudEvent) -> bool:
+    async def _insert_leaf(self, row: dict[str, Any]) -> bool:
         """Insert the leaf row; False when its event id is already a leaf."""
-        result = await self.session.execute(
-            insert_or_ignore(self.session, LedgerLeaf).values(_leaf_row(entry, event))
-        )
+        result = await self.session.execute(insert_or_ignore(self.session, LedgerLeaf).values(row))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def _write(
-        self, entry: LedgerEntry, event: CloudEvent, completed: list[tuple[NodeId, bytes]]
-    ) -> None:
+    async def _insert_rest(self, rows: _LeafRows) -> None:
         """Insert the subtrees the leaf completes and its trail index rows."""
-        if completed:
-            await self.session.execute(insert(LedgerNode), _subtree_rows(completed))
-        await self.session.execute(insert(LedgerTrail), _trail_rows(entry, event))
+        if rows.subtrees:
+            await self.session.execute(insert(LedgerNode), rows.subtrees)
+        await self.session.execute(insert(LedgerTrail), rows.trail)
 
     async def _lock_for_append(self) -> None:
         # SQLite transactions already hold the write lock (BEGIN IMMEDIATE); PostgreSQL
@@ -269,37 +261,37 @@ class LedgerStore:
     async def _require_size(self, size: int) -> None:
         current = await self.size()
         if size > current:
-            raise ledger.ProofError(f"the ledger holds {current} leaves, not {size}")
+            raise merkle.ProofError(f"the ledger holds {current} leaves, not {size}")
 
     async def root(self, size: int) -> bytes:
         """The Merkle Tree Hash of the first ``size`` leaves."""
         if size == 0:
-            return ledger.EMPTY_ROOT
-        return ledger.tree_root(size, await self._tree_nodes(ledger.root_nodes(size), size))
+            return merkle.EMPTY_ROOT
+        return merkle.tree_root(size, await self._tree_nodes(merkle.root_nodes(size), size))
 
     async def inclusion_proof(self, leaf_index: int, tree_size: int) -> list[bytes]:
         """The audit path of leaf ``leaf_index`` in the tree of ``tree_size`` leaves."""
-        ranges = ledger.inclusion_ranges(leaf_index, tree_size)
-        nodes = await self._tree_nodes(ledger.nodes_for(ranges), tree_size)
-        return ledger.proof_hashes(ranges, nodes)
+        ranges = merkle.inclusion_ranges(leaf_index, tree_size)
+        nodes = await self._tree_nodes(merkle.nodes_for(ranges), tree_size)
+        return merkle.proof_hashes(ranges, nodes)
 
     async def inclusion_proofs(
         self, leaf_indexes: Sequence[int], tree_size: int
     ) -> dict[int, list[bytes]]:
         """Audit paths of many leaves against one tree size (one batched read)."""
-        ranges = ledger.inclusion_ranges_of(leaf_indexes, tree_size)
+        ranges = merkle.inclusion_ranges_of(leaf_indexes, tree_size)
         # Paths of leaves of one subject share most of their ranges (all the upper ones):
         # each distinct range is split into stored subtrees and hashed once.
-        parts = {r: ledger.range_nodes(*r) for path in ranges.values() for r in path}
+        parts = {r: merkle.range_nodes(*r) for path in ranges.values() for r in path}
         nodes = await self._tree_nodes({n for ns in parts.values() for n in ns}, tree_size)
-        hashes = {r: ledger.range_hash(*r, nodes) for r in parts}
+        hashes = {r: merkle.range_hash(*r, nodes) for r in parts}
         return {i: [hashes[r] for r in path] for i, path in ranges.items()}
 
     async def consistency_proof(self, first: int, second: int) -> list[bytes]:
         """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
-        ranges = ledger.consistency_ranges(first, second)
-        nodes = await self._tree_nodes(ledger.nodes_for(ranges), second)
-        return ledger.proof_hashes(ranges, nodes)
+        ranges = merkle.consistency_ranges(first, second)
+        nodes = await self._tree_nodes(merkle.nodes_for(ranges), second)
+        return merkle.proof_hashes(ranges, nodes)
 
     # --- entries and trails ------------------------------------------------------------
 
