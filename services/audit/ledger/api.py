@@ -1,78 +1,45 @@
-"""Audit API: the trail of a subject, signed tree heads, proofs, the public key, exports.
+"""Ledger API: the trail of a subject, signed tree heads, proofs, the public key, exports.
 
 Read-only: nothing here writes to the ledger except signing a tree head an export needs
 (the publisher's latest head serves unless the exported events are newer), and every
 endpoint reads through a read-only session (on SQLite: a snapshot, no write lock).
-Inspectors, partners and admins read every event; operators read events of their own
-communes only (an event whose data names no commune is not shown to them). Tree heads
-and proofs carry hashes only, so any authenticated caller may read them; the public key
-is open to anyone.
+Who may read what is :mod:`services.audit.ledger.queries`; the public key is open to anyone.
 """
 
 from __future__ import annotations
 
-import base64
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from services.audit.ledger import queries
+from services.audit.ledger.queries import DEFAULT_EXPORT_MAX_EVENTS, SERVICE
 from services.audit.ledger.schemas import (
     ConsistencyProofOut,
     InclusionProofOut,
     PublicKeyOut,
-    TrailEntryOut,
     TrailPage,
     TreeHeadOut,
     TreeHeadPage,
 )
-from services.audit.ledger.store import LedgerEntry, LedgerStore
 from services.audit.ledger.tree_heads import TreeHeadPublisher
-from shared.auth import CurrentPrincipal, Principal, authorize_read, readable_communes
-from shared.ledger import merkle
-from shared.ledger.evidence import ExportedLeaf, SignedTreeHead, build_bundle, public_key_json
+from shared.auth import CurrentPrincipal
+from shared.ledger.evidence import public_key_json
 from shared.ledger.signing import LedgerKey
-from shared.problems import NotFound, RuleViolation
 from shared.service import ReadSessionDep, Runtime
 
-SERVICE = "audit"
+__all__ = ["DEFAULT_EXPORT_MAX_EVENTS", "SERVICE", "routers"]
+
 trail_router = APIRouter(tags=["trail"])
 ledger_router = APIRouter(prefix="/ledger", tags=["ledger"])
 
-DEFAULT_EXPORT_MAX_EVENTS = 10_000
 SubjectId = Annotated[str, Query(min_length=1, max_length=200)]
-
-
-def _scope(principal: Principal) -> frozenset[str] | None:
-    """The communes whose events the caller may see; None means all."""
-    authorize_read(principal, SERVICE, None)
-    return readable_communes(principal)
 
 
 def _key(runtime: Runtime) -> LedgerKey:
     key: LedgerKey = runtime.extras["ledger_key"]
     return key
-
-
-def _head_out(head: SignedTreeHead | None) -> TreeHeadOut | None:
-    return TreeHeadOut(**head.as_json()) if head is not None else None
-
-
-def _entry_out(entry: LedgerEntry, include_bytes: bool) -> TrailEntryOut:
-    event = entry.event()
-    return TrailEntryOut(
-        leaf_index=entry.leaf_index,
-        event_id=entry.event_id,
-        type=event["type"],
-        source=event["source"],
-        subject=event["subject"],
-        time=event["time"],
-        commune_code=entry.commune_code,
-        leaf_hash=entry.leaf_hash.hex(),
-        data=event["data"],
-        event_bytes=base64.b64encode(entry.event_bytes).decode() if include_bytes else None,
-    )
 
 
 @trail_router.get("/trail/{subject_id}", response_model=TrailPage)
@@ -87,19 +54,8 @@ async def subject_trail(
     include_bytes: bool = False,
 ) -> TrailPage:
     """Every event about a household, person, card, application or worker, in time order."""
-    communes = _scope(principal)
-    store = LedgerStore(session)
-    cursor = None
-    if after is not None:
-        last = await store.entry(after)
-        if last is None:
-            raise RuleViolation(f"leaf {after} is not in the ledger", field="query.after")
-        cursor = (last.occurred_at, last.leaf_index)
-    entries = await store.trail(subject_id, communes=communes, after=cursor, limit=limit)
-    return TrailPage(
-        subject_id=subject_id,
-        items=[_entry_out(e, include_bytes) for e in entries],
-        next_after=entries[-1].leaf_index if len(entries) == limit else None,
+    return await queries.trail_page(
+        session, principal, subject_id, after=after, limit=limit, include_bytes=include_bytes
     )
 
 
@@ -112,11 +68,7 @@ async def public_key(runtime: Runtime) -> PublicKeyOut:
 @ledger_router.get("/tree-heads/latest", response_model=TreeHeadOut)
 async def latest_tree_head(principal: CurrentPrincipal, session: ReadSessionDep) -> TreeHeadOut:
     """The most recent signed tree head."""
-    authorize_read(principal, SERVICE, None)
-    head = await LedgerStore(session).latest_tree_head()
-    if head is None:
-        raise NotFound("No tree head has been signed yet: the ledger is empty.")
-    return TreeHeadOut(**head.as_json())
+    return await queries.latest_tree_head(session, principal)
 
 
 @ledger_router.get("/tree-heads", response_model=TreeHeadPage)
@@ -128,28 +80,7 @@ async def tree_heads(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> TreeHeadPage:
     """Signed tree heads, newest first (or the one of a given size)."""
-    authorize_read(principal, SERVICE, None)
-    store = LedgerStore(session)
-    if size is not None:
-        head = await store.tree_head(size)
-        return TreeHeadPage(items=[TreeHeadOut(**head.as_json())] if head else [], next_before=None)
-    heads = await store.tree_heads(before=before, limit=limit)
-    return TreeHeadPage(
-        items=[TreeHeadOut(**h.as_json()) for h in heads],
-        next_before=heads[-1].tree_size if len(heads) == limit else None,
-    )
-
-
-async def _default_size(store: LedgerStore, given: int | None, field: str) -> int:
-    if given is not None:
-        current = await store.size()
-        if given > current:
-            raise RuleViolation(f"the ledger holds {current} leaves, not {given}", field=field)
-        return given
-    head = await store.latest_tree_head()
-    if head is None:
-        raise NotFound("No tree head has been signed yet: the ledger is empty.")
-    return head.tree_size
+    return await queries.tree_heads(session, principal, size=size, before=before, limit=limit)
 
 
 @ledger_router.get("/proofs/inclusion", response_model=InclusionProofOut)
@@ -163,33 +94,9 @@ async def inclusion_proof(
     ] = None,
 ) -> InclusionProofOut:
     """The audit path of one event (by leaf index or event id) to the root of a tree size."""
-    authorize_read(principal, SERVICE, None)
-    store = LedgerStore(session)
-    if (leaf_index is None) == (event_id is None):
-        raise RuleViolation("give exactly one of leaf_index and event_id", field="query.leaf_index")
-    entry = await (store.entry(leaf_index) if leaf_index is not None else _by_id(store, event_id))
-    if entry is None:
-        raise NotFound("That event is not in the ledger.")
-    size = await _default_size(store, tree_size, "query.tree_size")
-    if entry.leaf_index >= size:
-        raise RuleViolation(
-            f"leaf {entry.leaf_index} is not in the tree of size {size}", field="query.tree_size"
-        )
-    path = await store.inclusion_proof(entry.leaf_index, size)
-    root = merkle.root_from_inclusion_proof(entry.leaf_index, size, entry.leaf_hash, path)
-    return InclusionProofOut(
-        leaf_index=entry.leaf_index,
-        tree_size=size,
-        event_id=entry.event_id,
-        leaf_hash=entry.leaf_hash.hex(),
-        audit_path=[h.hex() for h in path],
-        root_hash=root.hex(),
-        tree_head=_head_out(await store.tree_head(size)),
+    return await queries.inclusion_proof(
+        session, principal, leaf_index=leaf_index, event_id=event_id, tree_size=tree_size
     )
-
-
-async def _by_id(store: LedgerStore, event_id: str | None) -> LedgerEntry | None:
-    return await store.entry_by_event_id(event_id) if event_id else None
 
 
 @ledger_router.get("/proofs/consistency", response_model=ConsistencyProofOut)
@@ -202,22 +109,7 @@ async def consistency_proof(
     ] = None,
 ) -> ConsistencyProofOut:
     """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
-    authorize_read(principal, SERVICE, None)
-    store = LedgerStore(session)
-    second_size = await _default_size(store, second, "query.second")
-    if first > second_size:
-        raise RuleViolation(
-            f"first ({first}) is larger than second ({second_size})", field="query.first"
-        )
-    return ConsistencyProofOut(
-        first=first,
-        second=second_size,
-        first_root=(await store.root(first)).hex(),
-        second_root=(await store.root(second_size)).hex(),
-        proof=[h.hex() for h in await store.consistency_proof(first, second_size)],
-        first_tree_head=_head_out(await store.tree_head(first)),
-        second_tree_head=_head_out(await store.tree_head(second_size)),
-    )
+    return await queries.consistency_proof(session, principal, first=first, second=second)
 
 
 @ledger_router.get("/export")
@@ -232,52 +124,18 @@ async def export_bundle(
     ] = None,
 ) -> JSONResponse:
     """A bundle for the offline verifier: a subject's events, their proofs, a signed head."""
-    communes = _scope(principal)
     publisher: TreeHeadPublisher = runtime.extras["tree_heads"]
-    # Read before this session's first query: the head is committed, so its snapshot holds it.
-    latest = publisher.latest
-    store = LedgerStore(session)
     limit = int(getattr(runtime.settings, "export_max_events", DEFAULT_EXPORT_MAX_EVENTS))
-    entries = await store.trail(subject, communes=communes, limit=limit + 1)
-    if len(entries) > limit:
-        raise RuleViolation(f"more than {limit} events; export fewer", field="query.subject")
-    entries.sort(key=lambda e: e.leaf_index)
-    # A head covering every event of the subject appended so far (and from_size): the
-    # latest signed one unless these events are newer, then one signed now.
-    needed = max(entries[-1].leaf_index + 1 if entries else 1, from_size or 1)
-    head = latest
-    if head is None or head.tree_size < needed:
-        head = await publisher.covering(needed) or publisher.latest
-        await session.rollback()  # a new snapshot, that holds the new head's tree
-    if head is None:
-        raise NotFound("The ledger is empty.")
-    entries = [e for e in entries if e.leaf_index < head.tree_size]
-    proofs = await store.inclusion_proofs([e.leaf_index for e in entries], head.tree_size)
-    earlier, consistency = await _earlier_head(store, from_size, head)
-    bundle: dict[str, Any] = build_bundle(
+    bundle = await queries.export_bundle(
+        session,
+        principal,
+        publisher=publisher,
         key=_key(runtime),
         subject=subject,
-        communes=sorted(communes) if communes is not None else None,
-        tree_head=head,
-        leaves=[ExportedLeaf(e.leaf_index, e.event_bytes, proofs[e.leaf_index]) for e in entries],
-        exported_at=datetime.now(UTC),
-        earlier_tree_head=earlier,
-        consistency_proof=consistency,
+        from_size=from_size,
+        max_events=limit,
     )
     return JSONResponse(bundle)
-
-
-async def _earlier_head(
-    store: LedgerStore, from_size: int | None, head: SignedTreeHead
-) -> tuple[SignedTreeHead | None, list[bytes] | None]:
-    if from_size is None:
-        return None, None
-    earlier = await store.tree_head(from_size)
-    if earlier is None:
-        raise NotFound(f"No signed tree head of size {from_size}.")
-    if from_size > head.tree_size:
-        raise RuleViolation("from_size is past the latest tree head", field="query.from_size")
-    return earlier, await store.consistency_proof(from_size, head.tree_size)
 
 
 routers = [trail_router, ledger_router]
