@@ -11,30 +11,28 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, text
 from sqlalchemy import event as orm_events
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from services.audit.domain import commune_of, occurred_at, trail_ids
+from services.audit.ledger import records
 from services.audit.ledger.models import LedgerLeaf, LedgerNode, LedgerTrail, LedgerTreeHead
+from services.audit.ledger.records import LedgerEntry
 from shared.db import insert_or_ignore, remembered, transaction_state
 from shared.events import CloudEvent
 from shared.ledger import merkle
 from shared.ledger.evidence import SignedTreeHead, sign_tree_head
-from shared.ledger.leaf import event_bytes as canonical_bytes
-from shared.ledger.leaf import parse_canonical_event
 from shared.ledger.merkle import NodeId
 from shared.ledger.signing import LedgerKey
 
+__all__ = ["ConflictingEvent", "LedgerEntry", "LedgerStore"]
+
 # Appends are serialised: leaf n+1 needs the subtrees leaf n completed.
 _APPEND_LOCK_KEY = zlib.crc32(b"ansinh-audit-ledger-append")
-_FETCH_CHUNK = 400
-
-
 _LEDGER = "ansinh.audit.ledger"
 
 
@@ -57,14 +55,14 @@ class _Tip:
         self.size += 1
         self.frontier = {node: known[node] for node in merkle.root_nodes(self.size)}
 
-    def defer(self, rows: _LeafRows) -> None:
+    def defer(self, rows: records.LeafRows) -> None:
         for table, batch in rows.by_table():
             self.deferred.setdefault(table, []).extend(batch)
 
     def take_deferred(self) -> list[tuple[Any, list[dict[str, Any]]]]:
         """The deferred rows by table, leaves first; the tip holds none afterwards."""
         rows, self.deferred = self.deferred, {}
-        return [(table, rows[table]) for table in _TABLE_ORDER if rows.get(table)]
+        return [(table, rows[table]) for table in records.TABLE_ORDER if rows.get(table)]
 
 
 def _current_tip(session: AsyncSession | Session) -> _Tip | None:
@@ -85,61 +83,6 @@ def _write_deferred_before_commit(session: Session) -> None:
 
 class ConflictingEvent(Exception):
     """An event id already in the ledger arrived again with different content."""
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One leaf of the ledger: where it is, what it hashes to, and the event's exact bytes."""
-
-    leaf_index: int
-    event_id: str
-    ce_type: str
-    ce_subject: str
-    occurred_at: datetime
-    commune_code: str | None
-    leaf_hash: bytes
-    event_bytes: bytes
-
-    @classmethod
-    def of(cls, event: CloudEvent, leaf_index: int) -> LedgerEntry:
-        """The entry ``event`` makes as leaf ``leaf_index`` (its canonical bytes, hashed)."""
-        event_bytes = canonical_bytes(event)
-        return cls(
-            leaf_index=leaf_index,
-            event_id=event.id,
-            ce_type=event.type,
-            ce_subject=event.subject,
-            occurred_at=occurred_at(event.time),
-            commune_code=commune_of(event.data),
-            leaf_hash=merkle.leaf_hash(event_bytes),
-            event_bytes=event_bytes,
-        )
-
-    def event(self) -> dict[str, Any]:
-        """The recorded event: CloudEvents attributes and ``data``."""
-        return parse_canonical_event(self.event_bytes)
-
-
-@dataclass(frozen=True)
-class _LeafRows:
-    """The rows one append writes: its leaf, the subtrees it completes, its trail index."""
-
-    leaf: dict[str, Any]
-    subtrees: list[dict[str, Any]]
-    trail: list[dict[str, Any]]
-
-    @classmethod
-    def of(
-        cls, entry: LedgerEntry, event: CloudEvent, completed: list[tuple[NodeId, bytes]]
-    ) -> _LeafRows:
-        return cls(_leaf_row(entry, event), _subtree_rows(completed), _trail_rows(entry, event))
-
-    def by_table(self) -> list[tuple[Any, list[dict[str, Any]]]]:
-        return [(LedgerLeaf, [self.leaf]), (LedgerNode, self.subtrees), (LedgerTrail, self.trail)]
-
-
-#: Deferred rows go in in this order (trail rows refer to their leaf).
-_TABLE_ORDER = (LedgerLeaf, LedgerNode, LedgerTrail)
 
 
 class LedgerStore:
@@ -172,7 +115,7 @@ class LedgerStore:
             await self.write_deferred()
         entry = LedgerEntry.of(event, tip.size)
         completed = merkle.completed_nodes(entry.leaf_index, entry.leaf_hash, tip.frontier)
-        rows = _LeafRows.of(entry, event, completed)
+        rows = records.LeafRows.of(entry, event, completed)
         if deferred:
             tip.defer(rows)
         elif await self._insert_leaf(rows.leaf):
@@ -216,7 +159,7 @@ class LedgerStore:
         result = await self.session.execute(insert_or_ignore(self.session, LedgerLeaf).values(row))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def _insert_rest(self, rows: _LeafRows) -> None:
+    async def _insert_rest(self, rows: records.LeafRows) -> None:
         """Insert the subtrees the leaf completes and its trail index rows."""
         if rows.subtrees:
             await self.session.execute(insert(LedgerNode), rows.subtrees)
@@ -243,9 +186,9 @@ class LedgerStore:
         await self.write_deferred()
         found: dict[NodeId, bytes] = {}
         connection = None
-        for chunk in _chunks(sorted(set(wanted))):
+        for chunk in records.chunks(sorted(set(wanted))):
             connection = connection or await self.session.connection()
-            rows: Sequence[Any] = (await connection.exec_driver_sql(_nodes_sql(chunk))).all()
+            rows: Sequence[Any] = (await connection.exec_driver_sql(records.nodes_sql(chunk))).all()
             found.update({NodeId(level, index): bytes(digest) for level, index, digest in rows})
         return found
 
@@ -298,14 +241,14 @@ class LedgerStore:
     async def entry(self, leaf_index: int) -> LedgerEntry | None:
         await self.write_deferred()
         row = await self.session.get(LedgerLeaf, leaf_index)
-        return _entry(row) if row is not None else None
+        return records.entry_of_row(row) if row is not None else None
 
     async def entry_by_event_id(self, event_id: str) -> LedgerEntry | None:
         await self.write_deferred()
         row = (
             await self.session.execute(select(LedgerLeaf).where(LedgerLeaf.event_id == event_id))
         ).scalar_one_or_none()
-        return _entry(row) if row is not None else None
+        return records.entry_of_row(row) if row is not None else None
 
     async def trail(
         self,
@@ -330,10 +273,10 @@ class LedgerStore:
             params["below_size"] = below_size
         if after is not None:
             params["after_moment"], params["after_index"] = after
-        query = _trail_query(communes is not None, after is not None, below_size is not None)
+        query = records.trail_query(communes is not None, after is not None, below_size is not None)
         # Columns, through the session's connection: no ORM objects to build for a read.
         rows = await (await self.session.connection()).execute(query, params)
-        return [_entry(row) for row in rows]
+        return [records.entry_of_row(row) for row in rows]
 
     # --- signed tree heads -------------------------------------------------------------
 
@@ -343,11 +286,11 @@ class LedgerStore:
                 select(LedgerTreeHead).order_by(LedgerTreeHead.tree_size.desc()).limit(1)
             )
         ).scalar_one_or_none()
-        return _head(row) if row is not None else None
+        return records.head_of_row(row) if row is not None else None
 
     async def tree_head(self, tree_size: int) -> SignedTreeHead | None:
         row = await self.session.get(LedgerTreeHead, tree_size)
-        return _head(row) if row is not None else None
+        return records.head_of_row(row) if row is not None else None
 
     async def tree_heads(
         self, *, before: int | None = None, limit: int = 100
@@ -356,7 +299,7 @@ class LedgerStore:
         query = select(LedgerTreeHead).order_by(LedgerTreeHead.tree_size.desc()).limit(limit)
         if before is not None:
             query = query.where(LedgerTreeHead.tree_size < before)
-        return [_head(row) for row in (await self.session.execute(query)).scalars()]
+        return [records.head_of_row(row) for row in (await self.session.execute(query)).scalars()]
 
     async def sign_tree_head(self, key: LedgerKey, now: datetime) -> SignedTreeHead | None:
         """Sign and store a head for the current size if the ledger grew; None otherwise."""
@@ -378,127 +321,3 @@ class LedgerStore:
         # Another replica may have signed this size first: its head stands.
         await self.session.execute(insert_or_ignore(self.session, LedgerTreeHead).values(row))
         return await self.tree_head(size)
-
-
-def _leaf_row(entry: LedgerEntry, event: CloudEvent) -> dict[str, Any]:
-    return {
-        "leaf_index": entry.leaf_index,
-        "event_id": entry.event_id,
-        "ce_type": entry.ce_type,
-        "ce_source": event.source,
-        "ce_subject": entry.ce_subject,
-        "ce_time": event.time,
-        "occurred_at": entry.occurred_at,
-        "commune_code": entry.commune_code,
-        "leaf_hash": entry.leaf_hash,
-        "event_bytes": entry.event_bytes,
-    }
-
-
-def _subtree_rows(completed: list[tuple[NodeId, bytes]]) -> list[dict[str, Any]]:
-    return [{"level": n.level, "node_index": n.index, "hash": h} for n, h in completed]
-
-
-def _trail_rows(entry: LedgerEntry, event: CloudEvent) -> list[dict[str, Any]]:
-    return [
-        {"subject_id": i, "occurred_at": entry.occurred_at, "leaf_index": entry.leaf_index}
-        for i in sorted(trail_ids(event.subject, event.data))
-    ]
-
-
-_TRAIL_QUERIES: dict[tuple[bool, bool, bool], Any] = {}
-
-
-def _trail_query(communes: bool, after: bool, below_size: bool) -> Any:
-    """The trail statement with bound parameters, built once per combination of filters
-    (and so compiled once: building and compiling it is most of a small trail's cost)."""
-    key = (communes, after, below_size)
-    query = _TRAIL_QUERIES.get(key)
-    if query is None:
-        query = (
-            select(*(getattr(LedgerLeaf, name) for name in _ENTRY_COLUMNS))
-            .join(LedgerTrail, LedgerTrail.leaf_index == LedgerLeaf.leaf_index)
-            .where(LedgerTrail.subject_id == bindparam("subject_id"))
-            .order_by(LedgerTrail.occurred_at, LedgerTrail.leaf_index)
-            .limit(bindparam("limit"))
-        )
-        if communes:
-            query = query.where(LedgerLeaf.commune_code.in_(bindparam("communes", expanding=True)))
-        if below_size:
-            query = query.where(LedgerTrail.leaf_index < bindparam("below_size"))
-        if after:
-            query = query.where(
-                or_(
-                    LedgerTrail.occurred_at > bindparam("after_moment"),
-                    and_(
-                        LedgerTrail.occurred_at == bindparam("after_moment"),
-                        LedgerTrail.leaf_index > bindparam("after_index"),
-                    ),
-                )
-            )
-        _TRAIL_QUERIES[key] = query
-    return query
-
-
-#: What a LedgerEntry is made of (the trail reads these columns, not whole ORM objects).
-_ENTRY_COLUMNS = (
-    "leaf_index",
-    "event_id",
-    "ce_type",
-    "ce_subject",
-    "occurred_at",
-    "commune_code",
-    "leaf_hash",
-    "event_bytes",
-)
-
-
-def _nodes_sql(nodes: Sequence[NodeId]) -> str:
-    """One statement reading ``nodes``: leaves from ledger_leaves, the others from
-    ledger_nodes, one UNION ALL term per level (a primary-key search each on SQLite and
-    PostgreSQL, where a row-value IN list would scan). The indexes are integers written
-    into the SQL, so the statement needs neither parameters nor a compiled-cache entry."""
-    by_level: dict[int, list[str]] = {}
-    for node in nodes:
-        by_level.setdefault(int(node.level), []).append(str(int(node.index)))
-    terms = [  # only integers go into the text (int() above): nothing to inject
-        "SELECT 0 AS level, leaf_index AS node_index, leaf_hash AS hash FROM ledger_leaves"  # noqa: S608
-        f" WHERE leaf_index IN ({','.join(indexes)})"
-        if level == 0
-        else "SELECT level, node_index, hash FROM ledger_nodes"  # noqa: S608
-        f" WHERE level = {level} AND node_index IN ({','.join(indexes)})"
-        for level, indexes in sorted(by_level.items())
-    ]
-    return " UNION ALL ".join(terms)
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), _FETCH_CHUNK):
-        yield items[start : start + _FETCH_CHUNK]
-
-
-def _entry(row: Any) -> LedgerEntry:
-    """The entry of a LedgerLeaf, or of a row with its _ENTRY_COLUMNS."""
-    moment = row.occurred_at
-    if moment.tzinfo is None:  # SQLite keeps no zone; everything is stored in UTC
-        moment = moment.replace(tzinfo=UTC)
-    return LedgerEntry(
-        leaf_index=row.leaf_index,
-        event_id=row.event_id,
-        ce_type=row.ce_type,
-        ce_subject=row.ce_subject,
-        occurred_at=moment,
-        commune_code=row.commune_code,
-        leaf_hash=bytes(row.leaf_hash),
-        event_bytes=bytes(row.event_bytes),
-    )
-
-
-def _head(row: LedgerTreeHead) -> SignedTreeHead:
-    return SignedTreeHead(
-        tree_size=row.tree_size,
-        root_hash=bytes(row.root_hash),
-        timestamp_ms=row.timestamp_ms,
-        signature=bytes(row.signature),
-        key_id=row.key_id,
-    )
