@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import BaseModel, ConfigDict
 
 from services.audit.findings import project_views
-from services.audit.ledger.commands import record_event as record_in_ledger
+from services.audit.ledger.commands import append_to_ledger
 from services.audit.ledger.store import LedgerEntry
 from shared.consumer import ANY_EVENT_TYPE, HandlerContext, On
 
@@ -37,7 +37,7 @@ class AnyEvent(BaseModel):
 
 async def record_event(ctx: HandlerContext, _data: AnyEvent) -> None:
     """Append the event to the ledger, then let each projection see the new entry."""
-    entry = await record_in_ledger(ctx.session, ctx.event, batched=ctx.batched)
+    entry = await append_to_ledger(ctx.session, ctx.event, batched=ctx.batched)
     if entry is None:  # already a leaf: a redelivery
         return
     for project in PROJECTIONS:

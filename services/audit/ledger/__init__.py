@@ -6,7 +6,7 @@ The format it stores and the verifiers that check it are the library :mod:`share
 - ``models.py``: the append-only ``ledger_*`` tables (on ``services.audit.models.Base``)
 - ``store.py``: ``LedgerStore``, append, size, roots, proofs, trails and signed heads in
   the database; ``records.py``: ``LedgerEntry`` and the rows and statements behind it
-- ``commands.py``: the write path, ``record_event`` (in the consumer's transaction) and
+- ``commands.py``: the write path, ``append_to_ledger`` (in the consumer's transaction) and
   ``sign_tree_head``
 - ``queries.py``: the reads the API gives (authorised), an export bundle included
 - ``tree_heads.py``: ``TreeHeadPublisher``, signs a new head while the ledger grows

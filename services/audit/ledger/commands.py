@@ -15,7 +15,7 @@ from shared.ledger.evidence import SignedTreeHead
 from shared.ledger.signing import LedgerKey
 
 
-async def record_event(
+async def append_to_ledger(
     session: AsyncSession, event: CloudEvent, *, batched: bool = False
 ) -> LedgerEntry | None:
     """Append ``event`` to the ledger in the caller's transaction: its new entry, or None
