@@ -2,7 +2,7 @@
 
 Appending through the consumer is what stage 1 and 2 measure; for a ledger of a million
 leaves, stages 3 and 4 need it in minutes. The rows are exactly what
-:meth:`services.audit.ledger_store.LedgerStore.append` writes (same canonical bytes, leaf
+:meth:`services.audit.ledger.store.LedgerStore.append` writes (same canonical bytes, leaf
 hashes, completed subtrees, trail index rows, from the same pure functions), inserted in
 batches in a database migrated to head by the service's own migrations.
 
@@ -23,12 +23,12 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.audit import ledger
-from services.audit.domain import canonical_event_bytes, commune_of, occurred_at, trail_ids
-from services.audit.ledger import NodeId
-from services.audit.ledger_store import leaf_attributes
-from services.audit.models import LedgerLeaf, LedgerNode, LedgerTrail
+from services.audit.domain import commune_of, occurred_at, trail_ids
+from services.audit.ledger.models import LedgerLeaf, LedgerNode, LedgerTrail
 from shared.events import CloudEvent, dataschema_for, rfc3339
+from shared.ledger import merkle as ledger
+from shared.ledger.leaf import canonical_event_bytes, leaf_attributes
+from shared.ledger.merkle import NodeId
 from shared.migrations import upgrade_to_head
 
 EVENTS_PER_HOUSEHOLD = 10

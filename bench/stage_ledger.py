@@ -6,7 +6,7 @@ same canonical event bytes inserted into a two-column table (id, bytes), one per
 transaction, through the same engine: the floor of a durable insert on this database.
 
 Proofs: an inclusion proof (random leaf) and a consistency proof (random earlier size) of
-the N-leaf tree, produced and verified with the pure functions of ``services.audit.ledger``
+the N-leaf tree, produced and verified with the pure functions of ``shared.ledger.merkle``
 over the tree's nodes in memory, and produced through ``LedgerStore`` (its O(log n)
 primary-key reads included). Baselines: the SHA-256 node hashes a proof of that height
 needs (the arithmetic floor), and one primary-key read of a leaf (the database floor).
@@ -24,10 +24,10 @@ from sqlalchemy import text
 
 from bench.common import Database, Options, Row, database_urls, percentiles, rate
 from bench.ledger_fixture import TreeLevels, events, ledger_database
-from services.audit import ledger
-from services.audit.domain import canonical_event_bytes
-from services.audit.ledger_store import LedgerStore, leaf_attributes
+from services.audit.ledger.store import LedgerStore
 from shared.db import create_engine, session_factory
+from shared.ledger import merkle as ledger
+from shared.ledger.leaf import canonical_event_bytes, leaf_attributes
 
 SAMPLES = 2_000
 

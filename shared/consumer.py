@@ -66,7 +66,7 @@ class On:
 
     ``model`` is the consumer's own reading of the event (tolerant reader: only the fields
     it needs, extra fields ignored); services never import each other's event classes.
-    tests/unit/test_consumer_contracts.py checks each model against the published contract.
+    tests/shared/unit/test_consumer_contracts.py checks each model against the published contract.
     """
 
     ce_type: str

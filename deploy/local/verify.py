@@ -7,7 +7,7 @@
    the key and head it is served (trust on first use) and says so.
 3. Optionally, a subject's export bundle, checked by the offline verifier pinned to the key.
 
-The proofs and signatures are checked by :mod:`services.audit.verifier`; nothing here
+The proofs and signatures are checked by :mod:`shared.ledger.verifier`; nothing here
 recomputes a hash.
 """
 
@@ -23,11 +23,11 @@ from typing import Any
 
 import httpx
 
-from services.audit.evidence import SignedTreeHead, public_key_json
-from services.audit.signing import LedgerPublicKey
-from services.audit.verifier import Verdict, check_consistency, check_tree_head, verify_bundle
 from shared.auth import Role, mint_token
 from shared.events import SERVICES
+from shared.ledger.evidence import SignedTreeHead, public_key_json
+from shared.ledger.signing import LedgerPublicKey
+from shared.ledger.verifier import Verdict, check_consistency, check_tree_head, verify_bundle
 
 STATE_FILE = "verified-tree-head.json"
 _UNREADABLE = (KeyError, TypeError, ValueError)

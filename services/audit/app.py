@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.audit import api
 from services.audit.dashboard.routes import routers as dashboard_routers
 from services.audit.handlers import HANDLERS
+from services.audit.ledger import api
+from services.audit.ledger.tree_heads import TreeHeadPublisher
 from services.audit.models import Base, platform
 from services.audit.monitoring.api import routers as monitoring_routers
 from services.audit.monitoring.projections import PREFETCH
 from services.audit.monitoring.runtime import evaluate_periodically, start_monitoring
 from services.audit.settings import SERVICE, AuditSettings
-from services.audit.signing import KEY_FILE_NAME, LedgerKey, load_or_create_ledger_key
-from services.audit.tree_heads import TreeHeadPublisher
 from shared.events import ALL_TOPICS
+from shared.ledger.signing import KEY_FILE_NAME, LedgerKey, load_or_create_ledger_key
 from shared.service import ConsumerSpec, ServiceDefinition, ServiceRuntime, create_app
 
 

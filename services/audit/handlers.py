@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from services.audit.ledger_store import LedgerEntry, LedgerStore
+from services.audit.ledger.commands import append_to_ledger
+from services.audit.ledger.store import LedgerEntry
 from services.audit.monitoring.findings import project_views
 from shared.consumer import ANY_EVENT_TYPE, HandlerContext, On
 
@@ -36,9 +37,8 @@ class AnyEvent(BaseModel):
 
 async def record_event(ctx: HandlerContext, _data: AnyEvent) -> None:
     """Append the event to the ledger, then let each projection see the new entry."""
-    # In a batch applied together, the ledger rows of the whole batch go in at its commit.
-    entry, appended = await LedgerStore(ctx.session).append(ctx.event, deferred=ctx.batched)
-    if not appended:
+    entry = await append_to_ledger(ctx.session, ctx.event, batched=ctx.batched)
+    if entry is None:  # already a leaf: a redelivery
         return
     for project in PROJECTIONS:
         await project(ctx, entry)

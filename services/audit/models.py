@@ -1,26 +1,14 @@
 """Tables the audit service owns (its own database; no other service reads them).
 
-The ``ledger_*`` tables are append-only: the service only ever INSERTs into them, the
-migration installs triggers that refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL),
-and in production the service's role holds only INSERT and SELECT on them (README.md).
-Read models of the monitoring views, on the same metadata, are in
-:mod:`services.audit.monitoring.models`; they may be rebuilt.
+``Base`` and the outbox/inbox tables are here. The append-only ``ledger_*`` tables are
+:mod:`services.audit.ledger.models` and the rebuildable read models of the monitoring views
+:mod:`services.audit.monitoring.models`, both on this module's metadata (imported at the end,
+so ``Base.metadata`` always holds every table: migrations, create_all).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import (
-    BigInteger,
-    DateTime,
-    ForeignKey,
-    LargeBinary,
-    SmallInteger,
-    String,
-    func,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase
 
 from shared.db import new_metadata
 from shared.outbox import PlatformTables
@@ -32,61 +20,6 @@ class Base(DeclarativeBase):
 
 platform = PlatformTables(Base.metadata)
 
-#: The append-only tables (guarded by triggers and grants).
-LEDGER_TABLES = ("ledger_leaves", "ledger_nodes", "ledger_trail", "ledger_tree_heads")
-
-
-class LedgerLeaf(Base):
-    """One consumed event: leaf ``leaf_index`` of the Merkle tree, with its exact bytes."""
-
-    __tablename__ = "ledger_leaves"
-
-    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
-    ce_type: Mapped[str] = mapped_column(String(200))
-    ce_source: Mapped[str] = mapped_column(String(200))
-    ce_subject: Mapped[str] = mapped_column(String(200))
-    ce_time: Mapped[str] = mapped_column(String(40))
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    commune_code: Mapped[str | None] = mapped_column(String(10))
-    #: SHA-256(0x00 || event_bytes)
-    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    #: services.audit.domain.canonical_event_bytes of the event, exactly as hashed.
-    event_bytes: Mapped[bytes] = mapped_column(LargeBinary)
-    appended_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
-
-class LedgerNode(Base):
-    """A complete subtree of level >= 1 (level 0 is the leaf hash): written once, when full."""
-
-    __tablename__ = "ledger_nodes"
-
-    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
-    node_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-
-
-class LedgerTrail(Base):
-    """Index of the trail: an id (household, person, card, …) and the events naming it."""
-
-    __tablename__ = "ledger_trail"
-
-    subject_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    leaf_index: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("ledger_leaves.leaf_index"), primary_key=True, autoincrement=False
-    )
-
-
-class LedgerTreeHead(Base):
-    """A signed tree head: RFC 6962 TreeHeadSignature over (timestamp, size, root), Ed25519."""
-
-    __tablename__ = "ledger_tree_heads"
-
-    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    timestamp_ms: Mapped[int] = mapped_column(BigInteger)
-    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
-    key_id: Mapped[str] = mapped_column(String(64))
+# Registered here, after Base exists, because both modules build on it.
+from services.audit.ledger import models as _ledger_models  # noqa: E402, F401
+from services.audit.monitoring import models as _monitoring_models  # noqa: E402, F401

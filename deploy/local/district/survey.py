@@ -3,7 +3,7 @@
 Incomes are log-normal *relative to the poverty line in force* for the household's area,
 so every standard sees a similar share of households near its lines; the parameters are
 calibrated so that Decision 59/2015 (2016–2021) gives a poor rate of about 7–8% and a
-near-poor rate of about 6–7% over Tịnh Biên (tests/unit/test_district.py checks 6–10% and
+near-poor rate of about 6–7% over Tịnh Biên (tests/deploy/unit/test_district.py checks 6–10% and
 5–8%). Khmer households and households with many dependants earn less. Deprivations are
 drawn per indicator with a probability that rises as income falls, so they concentrate
 where the 2016 rule looks at them (between the poverty and near-poverty lines). All

@@ -20,7 +20,7 @@ from services.audit.dashboard.areas import area_name, lineage
 from services.audit.dashboard.rendering import CSRF_FIELD, Visit, render
 from services.audit.dashboard.scope import YearQuery, page_scope
 from services.audit.dashboard.timeline import merged_trail, timeline_item, verify_messages
-from services.audit.ledger_store import LedgerStore
+from services.audit.ledger.store import LedgerStore
 from services.audit.monitoring import queries
 from services.audit.monitoring.api.deps import policy_of
 from shared.auth import authorize_read

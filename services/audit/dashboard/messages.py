@@ -1,7 +1,7 @@
 """Every string the inspector dashboard shows, in Vietnamese and English.
 
 Keys are ``area.name``; ``{name}`` placeholders are filled by the caller. Both languages
-must have the same keys (tests/unit/test_dashboard_messages.py checks it, and that every
+must have the same keys (tests/audit/unit/test_dashboard_messages.py checks it, and that every
 key a template uses exists).
 """
 

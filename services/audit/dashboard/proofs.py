@@ -2,7 +2,7 @@
 
 These answer the dashboard's own script (``static/verify.js``), authenticated by the
 session cookie; they return what the bearer-token API returns (the same functions of
-``services.audit.api``), so the browser checks exactly what any API client would get.
+``services.audit.ledger.api``), so the browser checks exactly what any API client would get.
 The public key comes from the open ``GET /ledger/public-key``.
 
 ``/dashboard/api/verify`` is the server-side check, for browsers that cannot verify
@@ -16,14 +16,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from services.audit import api, ledger
 from services.audit.dashboard.access import CookieReader
-from services.audit.evidence import SignedTreeHead
-from services.audit.ledger_store import LedgerEntry, LedgerStore
-from services.audit.schemas import InclusionProofOut
-from services.audit.signing import SignatureInvalid
-from services.audit.tree_heads import TreeHeadPublisher
+from services.audit.ledger import api
+from services.audit.ledger.schemas import InclusionProofOut
+from services.audit.ledger.store import LedgerEntry, LedgerStore
+from services.audit.ledger.tree_heads import TreeHeadPublisher
 from shared.auth import authorize_read
+from shared.ledger import merkle as ledger
+from shared.ledger.evidence import SignedTreeHead
+from shared.ledger.signing import SignatureInvalid
 from shared.problems import NotFound
 from shared.service import ReadSessionDep, Runtime
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.audit.dashboard.i18n import Translator
 from services.audit.domain import TRAIL_ID_FIELDS
-from services.audit.ledger_store import LedgerEntry, LedgerStore
+from services.audit.ledger.store import LedgerEntry, LedgerStore
 
 TRAIL_LIMIT = 500
 

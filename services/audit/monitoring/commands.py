@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.ledger_store import LedgerEntry, LedgerStore
-from services.audit.models import LedgerLeaf
+from services.audit.ledger.models import LedgerLeaf
+from services.audit.ledger.store import LedgerEntry, LedgerStore
 from services.audit.monitoring.domain.standards import AuditPolicy
 from services.audit.monitoring.findings import FindingBook, evaluate_in
 from services.audit.monitoring.models import VIEW_TABLES, ViewFinding

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit.events import FindingCleared, FindingRaised
-from services.audit.ledger_store import LedgerEntry, LedgerStore
+from services.audit.ledger.store import LedgerEntry, LedgerStore
 from services.audit.models import platform
 from services.audit.monitoring.detectors import GROUPS, RAISED_ON_EVENT, Breach, Verdicts
 from services.audit.monitoring.domain.standards import AuditPolicy

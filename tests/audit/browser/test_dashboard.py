@@ -21,7 +21,7 @@ from services.audit.app import create as create_audit
 from services.households.app import create as create_households
 from tests import factories
 from tests.audit.browser.support import REQUESTED, TO_LOGIN, eventually, log_in, new_page, serving
-from tests.integration.audit_fixtures import audit_settings
+from tests.audit.integration.fixtures import audit_settings
 from tests.support import bearer, free_port, households_settings, token
 
 pytestmark = pytest.mark.browser

@@ -17,8 +17,8 @@ from services.audit.app import create as create_audit
 from services.households.app import create as create_households
 from tests import factories
 from tests.audit.integration import monitoring_fixtures as f
+from tests.audit.integration.fixtures import audit_settings, eventually, publish
 from tests.audit.integration.monitoring_fixtures import new_id
-from tests.integration.audit_fixtures import audit_settings, eventually, publish
 from tests.support import bearer, households_settings, read_events, running_app, token
 
 pytestmark = pytest.mark.integration

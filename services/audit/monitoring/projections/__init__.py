@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.ledger_store import LedgerEntry
+from services.audit.ledger.store import LedgerEntry
 from services.audit.monitoring import consumed_events as ev
 from services.audit.monitoring.domain.subjects import Touched
 from services.audit.monitoring.models import (

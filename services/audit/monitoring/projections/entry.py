@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.ledger_store import LedgerEntry
+from services.audit.ledger.store import LedgerEntry
 from services.audit.models import Base
 from services.audit.monitoring.domain.subjects import Touched
 from shared.prefetch import lookup

@@ -12,11 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.audit import ledger
-from services.audit.ledger_store import ConflictingEvent, LedgerStore
-from services.audit.signing import LedgerKey
+from services.audit.ledger.store import ConflictingEvent, LedgerStore
 from shared.db import create_engine, session_factory
 from shared.events import CloudEvent
+from shared.ledger import merkle
+from shared.ledger.signing import LedgerKey
 from shared.migrations import upgrade_to_head
 
 pytestmark = pytest.mark.integration
@@ -73,10 +73,10 @@ async def test_many_appends_in_one_transaction_and_a_rolled_back_one_leave_a_sou
         kept.append(entry.leaf_hash)
         size = len(kept)
         assert await store.size() == size
-        assert await store.root(size) == ledger.tree_root(size, _tree(kept))
+        assert await store.root(size) == merkle.tree_root(size, _tree(kept))
         for index in range(size):
             proof = await store.inclusion_proof(index, size)
-            ledger.verify_inclusion(index, size, kept[index], proof, await store.root(size))
+            merkle.verify_inclusion(index, size, kept[index], proof, await store.root(size))
 
 
 async def test_deferred_appends_are_written_by_the_commit_and_seen_by_reads_before_it(
@@ -102,10 +102,10 @@ async def test_deferred_appends_are_written_by_the_commit_and_seen_by_reads_befo
         store = LedgerStore(session)
         assert await store.size() == 30
         root = await store.root(30)
-        assert root == ledger.tree_root(30, _tree(kept))
+        assert root == merkle.tree_root(30, _tree(kept))
         for index in (0, 9, 10, 23, 29):
             proof = await store.inclusion_proof(index, 30)
-            ledger.verify_inclusion(index, 30, kept[index], proof, root)
+            merkle.verify_inclusion(index, 30, kept[index], proof, root)
         assert [e.leaf_index for e in await store.trail(HOUSEHOLD)] == list(range(30))
     with pytest.raises(IntegrityError):  # already a leaf: the deferred write fails the commit
         async with sessions() as session, session.begin():
@@ -114,19 +114,19 @@ async def test_deferred_appends_are_written_by_the_commit_and_seen_by_reads_befo
         assert await LedgerStore(session).size() == 30
 
 
-def _tree(leaves: list[bytes]) -> dict[ledger.NodeId, bytes]:
+def _tree(leaves: list[bytes]) -> dict[merkle.NodeId, bytes]:
     """Every complete subtree of ``leaves``, hashed from scratch."""
-    nodes = {ledger.NodeId(0, i): leaf for i, leaf in enumerate(leaves)}
+    nodes = {merkle.NodeId(0, i): leaf for i, leaf in enumerate(leaves)}
     level = 0
     while True:
         pairs = [
-            (ledger.NodeId(level + 1, i // 2), nodes[ledger.NodeId(level, i)], right)
+            (merkle.NodeId(level + 1, i // 2), nodes[merkle.NodeId(level, i)], right)
             for i in range(0, len(leaves) >> level, 2)
-            if (right := nodes.get(ledger.NodeId(level, i + 1))) is not None
+            if (right := nodes.get(merkle.NodeId(level, i + 1))) is not None
         ]
         if not pairs:
             return nodes
-        nodes.update({node: ledger.node_hash(left, right) for node, left, right in pairs})
+        nodes.update({node: merkle.node_hash(left, right) for node, left, right in pairs})
         level += 1
 
 
@@ -153,11 +153,11 @@ async def test_appends_give_proofs_that_verify_against_signed_heads(
         for index in (0, 7, 12, 20):
             stored = await store.entry(index)
             assert stored is not None
-            assert stored.leaf_hash == ledger.leaf_hash(stored.event_bytes)
+            assert stored.leaf_hash == merkle.leaf_hash(stored.event_bytes)
             proof = await store.inclusion_proof(index, 21)
-            ledger.verify_inclusion(index, 21, stored.leaf_hash, proof, head.root_hash)
+            merkle.verify_inclusion(index, 21, stored.leaf_hash, proof, head.root_hash)
         consistency = await store.consistency_proof(13, 21)
-        ledger.verify_consistency(13, 21, earlier.root_hash, head.root_hash, consistency)
+        merkle.verify_consistency(13, 21, earlier.root_hash, head.root_hash, consistency)
         trail = await store.trail(HOUSEHOLD)
         assert [e.leaf_index for e in trail] == list(range(21))  # every event names it
         mine = await store.trail(HOUSEHOLD, communes=frozenset({"30346"}))

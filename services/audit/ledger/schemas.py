@@ -1,4 +1,4 @@
-"""Response bodies of the audit API (hashes in hex, signatures and event bytes in base64)."""
+"""Response bodies of the ledger API (hashes in hex, signatures and event bytes in base64)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.audit import ledger
-from services.audit.ledger import NodeId, ProofError
+from shared.ledger import merkle
+from shared.ledger.merkle import NodeId, ProofError
 
 # Test vectors of transparency-dev/merkle (proof/verify_test.go), the Certificate
 # Transparency / Trillian suite: 8 leaves, roots per size, audit paths, consistency proofs.
@@ -108,10 +108,10 @@ def appended(leaf_data: list[bytes]) -> dict[NodeId, bytes]:
     """The complete subtrees a store holds after appending ``leaf_data`` one leaf at a time."""
     nodes: dict[NodeId, bytes] = {}
     for index, data in enumerate(leaf_data):
-        leaf = ledger.leaf_hash(data)
-        siblings = {n: nodes[n] for n in ledger.nodes_completed_by(index)}
+        leaf = merkle.leaf_hash(data)
+        siblings = {n: nodes[n] for n in merkle.nodes_completed_by(index)}
         nodes[NodeId(0, index)] = leaf
-        nodes.update(ledger.completed_nodes(index, leaf, siblings))
+        nodes.update(merkle.completed_nodes(index, leaf, siblings))
     return nodes
 
 
@@ -165,30 +165,30 @@ def rfc_proof(m: int, data: list[bytes]) -> list[bytes]:
 
 
 def test_empty_tree_hash_is_sha256_of_nothing() -> None:
-    assert ledger.tree_root(0, {}).hex() == (
+    assert merkle.tree_root(0, {}).hex() == (
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     )
 
 
 @pytest.mark.parametrize("size", range(1, 9))
 def test_roots_match_the_vectors(size: int) -> None:
-    assert ledger.tree_root(size, appended(LEAVES[:size])).hex() == ROOTS[size - 1]
+    assert merkle.tree_root(size, appended(LEAVES[:size])).hex() == ROOTS[size - 1]
 
 
 @pytest.mark.parametrize(("index", "size", "path"), INCLUSION_PROOFS)
 def test_inclusion_proofs_match_the_vectors(index: int, size: int, path: list[str]) -> None:
     nodes = appended(LEAVES[:size])
-    proof = ledger.inclusion_proof(index, size, nodes)
+    proof = merkle.inclusion_proof(index, size, nodes)
     assert [h.hex() for h in proof] == path
-    leaf = ledger.leaf_hash(LEAVES[index])
-    ledger.verify_inclusion(index, size, leaf, proof, bytes.fromhex(ROOTS[size - 1]))
+    leaf = merkle.leaf_hash(LEAVES[index])
+    merkle.verify_inclusion(index, size, leaf, proof, bytes.fromhex(ROOTS[size - 1]))
 
 
 @pytest.mark.parametrize(("first", "second", "path"), CONSISTENCY_PROOFS)
 def test_consistency_proofs_match_the_vectors(first: int, second: int, path: list[str]) -> None:
-    proof = ledger.consistency_proof(first, second, appended(LEAVES[:second]))
+    proof = merkle.consistency_proof(first, second, appended(LEAVES[:second]))
     assert [h.hex() for h in proof] == path
-    ledger.verify_consistency(
+    merkle.verify_consistency(
         first, second, bytes.fromhex(ROOTS[first - 1]), bytes.fromhex(ROOTS[second - 1]), proof
     )
 
@@ -201,15 +201,15 @@ def test_corrupted_inclusion_proofs_are_refused(index: int, size: int, path: lis
     """The corruptions of the Trillian suite: wrong index, size, leaf, root; extra or missing."""
     proof = [bytes.fromhex(h) for h in path]
     root = bytes.fromhex(ROOTS[size - 1])
-    leaf = ledger.leaf_hash(LEAVES[index])
+    leaf = merkle.leaf_hash(LEAVES[index])
     probes = [
         (index - 1, size, leaf, proof, root),
         (index + 1, size, leaf, proof, root),
         (index ^ 2, size, leaf, proof, root),
         (index, size * 2, leaf, proof, root),
         (index, size // 2, leaf, proof, root),
-        (index, size, ledger.leaf_hash(b"wrong leaf"), proof, root),
-        (index, size, leaf, proof, ledger.EMPTY_ROOT),
+        (index, size, merkle.leaf_hash(b"wrong leaf"), proof, root),
+        (index, size, leaf, proof, merkle.EMPTY_ROOT),
         (index, size, leaf, proof, SOME_HASH),
         (index, size, leaf, [*proof, root], root),
         (index, size, leaf, [root, *proof], root),
@@ -222,7 +222,7 @@ def test_corrupted_inclusion_proofs_are_refused(index: int, size: int, path: lis
         probes.append((index, size, leaf, flipped, root))
     for probe in probes:
         with pytest.raises(ProofError):
-            ledger.verify_inclusion(*probe)
+            merkle.verify_inclusion(*probe)
 
 
 @pytest.mark.parametrize(("first", "second", "path"), CONSISTENCY_PROOFS[1:])
@@ -252,19 +252,19 @@ def test_corrupted_consistency_proofs_are_refused(first: int, second: int, path:
         probes.append((first, second, r1, r2, flipped))
     for probe in probes:
         with pytest.raises(ProofError):
-            ledger.verify_consistency(*probe)
+            merkle.verify_consistency(*probe)
 
 
 def test_trivial_consistency_cases() -> None:
     r = bytes.fromhex(ROOTS[0])
-    ledger.verify_consistency(0, 5, ledger.EMPTY_ROOT, bytes.fromhex(ROOTS[4]), [])
-    ledger.verify_consistency(1, 1, r, r, [])
+    merkle.verify_consistency(0, 5, merkle.EMPTY_ROOT, bytes.fromhex(ROOTS[4]), [])
+    merkle.verify_consistency(1, 1, r, r, [])
     with pytest.raises(ProofError):
-        ledger.verify_consistency(1, 1, r, SOME_HASH, [])  # two roots for one size
+        merkle.verify_consistency(1, 1, r, SOME_HASH, [])  # two roots for one size
     with pytest.raises(ProofError):
-        ledger.verify_consistency(2, 1, r, r, [])  # the log shrank
+        merkle.verify_consistency(2, 1, r, r, [])  # the log shrank
     with pytest.raises(ProofError):
-        ledger.verify_consistency(1, 1, r, r, [r])  # equal sizes need an empty proof
+        merkle.verify_consistency(1, 1, r, r, [r])  # equal sizes need an empty proof
 
 
 # --- The stored-subtree implementation equals the literal RFC ----------------------------
@@ -274,11 +274,11 @@ def test_every_proof_up_to_33_leaves_equals_the_rfc() -> None:
     for size in range(1, 34):
         data = leaves_of(size)
         nodes = appended(data)
-        assert ledger.tree_root(size, nodes) == rfc_mth(data)
+        assert merkle.tree_root(size, nodes) == rfc_mth(data)
         for index in range(size):
-            assert ledger.inclusion_proof(index, size, nodes) == rfc_path(index, data)
+            assert merkle.inclusion_proof(index, size, nodes) == rfc_path(index, data)
         for first in range(size + 1):
-            assert ledger.consistency_proof(first, size, nodes) == rfc_proof(first, data)
+            assert merkle.consistency_proof(first, size, nodes) == rfc_proof(first, data)
 
 
 def test_a_store_keeps_one_node_per_complete_subtree() -> None:
@@ -292,9 +292,9 @@ def test_a_proof_needs_logarithmically_many_stored_nodes(size: int, data: st.Dat
     index = data.draw(st.integers(0, size - 1))
     first = data.draw(st.integers(0, size))
     bound = 2 * size.bit_length() + 1
-    assert len(ledger.nodes_for(ledger.inclusion_ranges(index, size))) <= bound
-    assert len(ledger.nodes_for(ledger.consistency_ranges(first, size))) <= bound
-    assert len(ledger.root_nodes(size)) <= size.bit_length()
+    assert len(merkle.nodes_for(merkle.inclusion_ranges(index, size))) <= bound
+    assert len(merkle.nodes_for(merkle.consistency_ranges(first, size))) <= bound
+    assert len(merkle.root_nodes(size)) <= size.bit_length()
 
 
 # --- Properties -------------------------------------------------------------------------
@@ -306,11 +306,11 @@ def test_every_inclusion_proof_verifies_and_any_flipped_bit_fails(
     size: int, data: st.DataObject
 ) -> None:
     nodes = appended(leaves_of(size))
-    root = ledger.tree_root(size, nodes)
+    root = merkle.tree_root(size, nodes)
     index = data.draw(st.integers(0, size - 1))
     leaf = nodes[NodeId(0, index)]
-    proof = ledger.inclusion_proof(index, size, nodes)
-    ledger.verify_inclusion(index, size, leaf, proof, root)
+    proof = merkle.inclusion_proof(index, size, nodes)
+    merkle.verify_inclusion(index, size, leaf, proof, root)
 
     material = [leaf, root, *proof]
     which = data.draw(st.integers(0, len(material) - 1))
@@ -319,7 +319,7 @@ def test_every_inclusion_proof_verifies_and_any_flipped_bit_fails(
     flipped[bit // 8] ^= 1 << (bit % 8)
     material[which] = bytes(flipped)
     with pytest.raises(ProofError):
-        ledger.verify_inclusion(index, size, material[0], material[2:], material[1])
+        merkle.verify_inclusion(index, size, material[0], material[2:], material[1])
 
 
 @settings(max_examples=60, deadline=None)
@@ -329,9 +329,9 @@ def test_every_consistency_proof_verifies_and_any_flipped_bit_fails(
 ) -> None:
     nodes = appended(leaves_of(size))
     first = data.draw(st.integers(1, size))
-    r1, r2 = ledger.tree_root(first, nodes), ledger.tree_root(size, nodes)
-    proof = ledger.consistency_proof(first, size, nodes)
-    ledger.verify_consistency(first, size, r1, r2, proof)
+    r1, r2 = merkle.tree_root(first, nodes), merkle.tree_root(size, nodes)
+    proof = merkle.consistency_proof(first, size, nodes)
+    merkle.verify_consistency(first, size, r1, r2, proof)
 
     material = [r1, r2, *proof]
     which = data.draw(st.integers(0, len(material) - 1))
@@ -342,21 +342,21 @@ def test_every_consistency_proof_verifies_and_any_flipped_bit_fails(
     flipped[bit // 8] ^= 1 << (bit % 8)
     material[which] = bytes(flipped)
     with pytest.raises(ProofError):
-        ledger.verify_consistency(first, size, material[0], material[1], material[2:])
+        merkle.verify_consistency(first, size, material[0], material[1], material[2:])
 
 
 @settings(max_examples=40, deadline=None)
 @given(size=st.integers(2, 200), data=st.data())
 def test_a_proof_for_one_leaf_does_not_prove_another(size: int, data: st.DataObject) -> None:
     nodes = appended(leaves_of(size))
-    root = ledger.tree_root(size, nodes)
+    root = merkle.tree_root(size, nodes)
     index = data.draw(st.integers(0, size - 1))
     other = data.draw(st.integers(0, size - 1).filter(lambda i: i != index))
-    proof = ledger.inclusion_proof(index, size, nodes)
+    proof = merkle.inclusion_proof(index, size, nodes)
     with pytest.raises(ProofError):
-        ledger.verify_inclusion(other, size, nodes[NodeId(0, index)], proof, root)
+        merkle.verify_inclusion(other, size, nodes[NodeId(0, index)], proof, root)
     with pytest.raises(ProofError):
-        ledger.verify_inclusion(index, size, nodes[NodeId(0, other)], proof, root)
+        merkle.verify_inclusion(index, size, nodes[NodeId(0, other)], proof, root)
 
 
 # --- Edges ----------------------------------------------------------------------------
@@ -366,36 +366,36 @@ def test_a_proof_for_one_leaf_does_not_prove_another(size: int, data: st.DataObj
 @given(st.integers(1, 5000), st.data())
 def test_the_ranges_of_many_leaves_are_each_leafs_own(size: int, data: st.DataObject) -> None:
     indexes = data.draw(st.lists(st.integers(0, size - 1), max_size=20))
-    paths = ledger.inclusion_ranges_of(indexes, size)
-    assert paths == {i: ledger.inclusion_ranges(i, size) for i in indexes}
+    paths = merkle.inclusion_ranges_of(indexes, size)
+    assert paths == {i: merkle.inclusion_ranges(i, size) for i in indexes}
     with pytest.raises(ProofError):
-        ledger.inclusion_ranges_of([*indexes, size], size)
+        merkle.inclusion_ranges_of([*indexes, size], size)
 
 
 def test_ranges_that_are_not_tree_nodes_are_refused() -> None:
-    assert ledger.range_nodes(4, 7) == [NodeId(1, 2), NodeId(0, 6)]
+    assert merkle.range_nodes(4, 7) == [NodeId(1, 2), NodeId(0, 6)]
     with pytest.raises(ProofError):
-        ledger.range_nodes(1, 4)  # leaves 1..3 are never one node of an RFC 6962 tree
+        merkle.range_nodes(1, 4)  # leaves 1..3 are never one node of an RFC 6962 tree
     with pytest.raises(ProofError):
-        ledger.range_nodes(3, 3)
+        merkle.range_nodes(3, 3)
 
 
 def test_proofs_outside_the_tree_are_refused() -> None:
     nodes = appended(leaves_of(4))
     with pytest.raises(ProofError):
-        ledger.inclusion_proof(4, 4, nodes)
+        merkle.inclusion_proof(4, 4, nodes)
     with pytest.raises(ProofError):
-        ledger.consistency_proof(5, 4, nodes)
+        merkle.consistency_proof(5, 4, nodes)
     with pytest.raises(ProofError, match="missing"):
-        ledger.tree_root(5, nodes)  # the store holds no fifth leaf
+        merkle.tree_root(5, nodes)  # the store holds no fifth leaf
 
 
 def test_tree_head_signing_input_is_rfc_6962_tree_head_signature() -> None:
     root = bytes(range(32))
-    signed = ledger.tree_head_signing_input(7, 1_546_300_800_000, root)
+    signed = merkle.tree_head_signing_input(7, 1_546_300_800_000, root)
     assert signed[:2] == b"\x00\x01"  # v1, tree_hash
     assert int.from_bytes(signed[2:10], "big") == 1_546_300_800_000
     assert int.from_bytes(signed[10:18], "big") == 7
     assert signed[18:] == root
     with pytest.raises(ProofError):
-        ledger.tree_head_signing_input(7, 0, b"short")
+        merkle.tree_head_signing_input(7, 0, b"short")

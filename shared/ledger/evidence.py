@@ -1,7 +1,7 @@
 """What the ledger hands out as evidence: signed tree heads and export bundles.
 
 An export bundle (``GET /ledger/export``) is a JSON document an inspector can check
-offline with ``python -m services.audit.verifier bundle.json``::
+offline with ``python -m shared.ledger.verifier bundle.json``::
 
     {"format": "ansinh.audit.bundle/1",
      "subject": "<id>",
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from services.audit import ledger
-from services.audit.signing import ALGORITHM, LedgerKey, LedgerPublicKey
+from shared.ledger import merkle
+from shared.ledger.signing import ALGORITHM, LedgerKey, LedgerPublicKey
 
 BUNDLE_FORMAT = "ansinh.audit.bundle/1"
 MANIFEST_CONTEXT = b"ansinh.audit.export-manifest/1\n"
@@ -47,7 +47,7 @@ class SignedTreeHead:
     key_id: str
 
     def signing_input(self) -> bytes:
-        return ledger.tree_head_signing_input(self.tree_size, self.timestamp_ms, self.root_hash)
+        return merkle.tree_head_signing_input(self.tree_size, self.timestamp_ms, self.root_hash)
 
     def as_json(self) -> dict[str, Any]:
         """The head as the API and bundles show it (hex hash, base64 signature)."""
@@ -84,7 +84,7 @@ def sign_tree_head(
     key: LedgerKey, tree_size: int, root: bytes, timestamp_ms: int
 ) -> SignedTreeHead:
     """A new head for the tree of ``tree_size`` leaves with root ``root``."""
-    message = ledger.tree_head_signing_input(tree_size, timestamp_ms, root)
+    message = merkle.tree_head_signing_input(tree_size, timestamp_ms, root)
     return SignedTreeHead(tree_size, root, timestamp_ms, key.sign(message), key.public.key_id)
 
 
@@ -131,7 +131,7 @@ def build_bundle(
         "tree_size": tree_head.tree_size,
         "root_hash": tree_head.root_hash.hex(),
         "leaves": [
-            {"leaf_index": leaf.leaf_index, "leaf_hash": ledger.leaf_hash(leaf.event_bytes).hex()}
+            {"leaf_index": leaf.leaf_index, "leaf_hash": merkle.leaf_hash(leaf.event_bytes).hex()}
             for leaf in leaves
         ],
         "exported_at": exported_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),

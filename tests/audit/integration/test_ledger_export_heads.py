@@ -16,18 +16,18 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from services.audit import ledger
 from services.audit.app import create as create_audit
-from services.audit.ledger_store import LedgerStore
-from services.audit.signing import LedgerKey, LedgerPublicKey
-from services.audit.tree_heads import TreeHeadPublisher
-from services.audit.verifier import verify_bundle
+from services.audit.ledger.store import LedgerStore
+from services.audit.ledger.tree_heads import TreeHeadPublisher
 from shared.db import create_engine, create_read_engine, is_sqlite, session_factory
 from shared.events import CloudEvent
 from shared.kafka import ensure_topics
+from shared.ledger import merkle
+from shared.ledger.signing import LedgerKey, LedgerPublicKey
+from shared.ledger.verifier import verify_bundle
 from shared.localbroker import EmbeddedBroker, free_port
 from shared.migrations import upgrade_to_head
-from tests.integration.audit_fixtures import audit_settings, cloud_event, eventually, publish
+from tests.audit.integration.fixtures import audit_settings, cloud_event, eventually, publish
 from tests.support import bearer, running_app, token
 
 pytestmark = pytest.mark.integration
@@ -148,14 +148,14 @@ async def test_the_read_path_gives_the_pure_trees_proofs_and_cannot_write(
             for size in (1, 2, 16, 29, 37):
                 wanted = list(range(size))
                 proofs = await store.inclusion_proofs(wanted, size)
-                root = ledger.tree_root(size, _tree(leaves[:size]))
+                root = merkle.tree_root(size, _tree(leaves[:size]))
                 assert await store.root(size) == root
                 for index in wanted:
                     assert proofs[index] == await store.inclusion_proof(index, size)
-                    ledger.verify_inclusion(index, size, leaves[index], proofs[index], root)
-            with pytest.raises(ledger.ProofError, match="holds 37 leaves, not 38"):
+                    merkle.verify_inclusion(index, size, leaves[index], proofs[index], root)
+            with pytest.raises(merkle.ProofError, match="holds 37 leaves, not 38"):
                 await store.inclusion_proofs([0, 5], 38)
-            with pytest.raises(ledger.ProofError, match="holds 37 leaves, not 40"):
+            with pytest.raises(merkle.ProofError, match="holds 37 leaves, not 40"):
                 await store.consistency_proof(3, 40)
             if is_sqlite(database_url):  # a read-only connection: writing fails
                 with pytest.raises(DBAPIError, match="readonly"):
@@ -186,16 +186,16 @@ async def test_the_publisher_signs_only_when_asked_for_a_larger_tree(engine: Asy
         assert [h.tree_size for h in await LedgerStore(session).tree_heads()] == [6, 5]
 
 
-def _tree(leaves: list[bytes]) -> dict[ledger.NodeId, bytes]:
-    nodes = {ledger.NodeId(0, i): leaf for i, leaf in enumerate(leaves)}
+def _tree(leaves: list[bytes]) -> dict[merkle.NodeId, bytes]:
+    nodes = {merkle.NodeId(0, i): leaf for i, leaf in enumerate(leaves)}
     level = 0
     while True:
         pairs = [
-            (ledger.NodeId(level + 1, i // 2), nodes[ledger.NodeId(level, i)], right)
+            (merkle.NodeId(level + 1, i // 2), nodes[merkle.NodeId(level, i)], right)
             for i in range(0, len(leaves) >> level, 2)
-            if (right := nodes.get(ledger.NodeId(level, i + 1))) is not None
+            if (right := nodes.get(merkle.NodeId(level, i + 1))) is not None
         ]
         if not pairs:
             return nodes
-        nodes.update({node: ledger.node_hash(left, right) for node, left, right in pairs})
+        nodes.update({node: merkle.node_hash(left, right) for node, left, right in pairs})
         level += 1

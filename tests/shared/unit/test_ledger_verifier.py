@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit import domain, ledger
-from services.audit.evidence import ExportedLeaf, build_bundle, sign_tree_head
-from services.audit.signing import LedgerKey, LedgerPublicKey, load_or_create_ledger_key
-from services.audit.verifier import main, verify_bundle
+from shared.ledger import merkle
+from shared.ledger.evidence import ExportedLeaf, build_bundle, sign_tree_head
+from shared.ledger.leaf import canonical_event_bytes
+from shared.ledger.signing import LedgerKey, LedgerPublicKey, load_or_create_ledger_key
+from shared.ledger.verifier import main, verify_bundle
+from tests.shared.unit.test_ledger_merkle import appended
 from tests.support import REPO_ROOT
-from tests.unit.test_audit_ledger import appended
 
 HOUSEHOLD = "5b0e6f2c-55d4-4f0e-9a53-0d1c2b7e8a01"
 SUBJECT_LEAVES = (1, 4, 6, 9)
@@ -28,7 +29,7 @@ SUBJECT_LEAVES = (1, 4, 6, 9)
 
 def event_bytes(index: int) -> bytes:
     about_household = index in SUBJECT_LEAVES
-    return domain.canonical_event_bytes(
+    return canonical_event_bytes(
         {
             "id": f"00000000-0000-4000-8000-{index:012d}",
             "source": "/ansinh/households",
@@ -51,10 +52,10 @@ def honest_bundle(key: LedgerKey) -> dict[str, Any]:
     """A subject's 4 events out of a 13-leaf ledger, with a consistency proof from size 7."""
     leaves = [event_bytes(i) for i in range(13)]
     nodes = appended(leaves)
-    head = sign_tree_head(key, 13, ledger.tree_root(13, nodes), 1_551_427_200_000)
-    earlier = sign_tree_head(key, 7, ledger.tree_root(7, nodes), 1_551_427_100_000)
+    head = sign_tree_head(key, 13, merkle.tree_root(13, nodes), 1_551_427_200_000)
+    earlier = sign_tree_head(key, 7, merkle.tree_root(7, nodes), 1_551_427_100_000)
     exported = [
-        ExportedLeaf(i, leaves[i], ledger.inclusion_proof(i, 13, nodes)) for i in SUBJECT_LEAVES
+        ExportedLeaf(i, leaves[i], merkle.inclusion_proof(i, 13, nodes)) for i in SUBJECT_LEAVES
     ]
     return build_bundle(
         key=key,
@@ -64,7 +65,7 @@ def honest_bundle(key: LedgerKey) -> dict[str, Any]:
         leaves=exported,
         exported_at=datetime(2019, 3, 2, tzinfo=UTC),
         earlier_tree_head=earlier,
-        consistency_proof=ledger.consistency_proof(7, 13, nodes),
+        consistency_proof=merkle.consistency_proof(7, 13, nodes),
     )
 
 
@@ -188,29 +189,14 @@ def test_a_bundle_re_signed_with_another_key_fails_against_the_pinned_key(
 
 def test_canonical_bytes_do_not_depend_on_key_order_and_refuse_nan() -> None:
     attributes = {"id": "1", "source": "s", "type": "t", "subject": "x", "time": "z"}
-    one = domain.canonical_event_bytes(attributes, {"b": 1, "a": "Ấp Hòa Thuận"})
-    two = domain.canonical_event_bytes(
-        dict(reversed(attributes.items())), {"a": "Ấp Hòa Thuận", "b": 1}
-    )
+    one = canonical_event_bytes(attributes, {"b": 1, "a": "Ấp Hòa Thuận"})
+    two = canonical_event_bytes(dict(reversed(attributes.items())), {"a": "Ấp Hòa Thuận", "b": 1})
     assert one == two
     assert one.startswith(b'{"data":{"a":"\xe1\xba\xa4p')  # UTF-8, not \u escapes
     assert b" " not in one.replace("Ấp Hòa Thuận".encode(), b"")
     assert json.loads(one)["dataschema"] is None and json.loads(one)["specversion"] == "1.0"
     with pytest.raises(ValueError):
-        domain.canonical_event_bytes(attributes, {"share": math.nan})
-
-
-def test_trail_ids_are_the_subject_and_the_ids_the_data_names() -> None:
-    data = {
-        "household_id": "h",
-        "person_id": "p",
-        "card_id": "c",
-        "commune_code": "30337",
-        "application_id": "",
-        "worker_id": None,
-        "review_id": "r",
-    }
-    assert domain.trail_ids("s", data) == {"s", "h", "p", "c"}
+        canonical_event_bytes(attributes, {"share": math.nan})
 
 
 def test_the_key_file_is_created_once_and_private(tmp_path: Path) -> None:
@@ -246,7 +232,7 @@ def test_the_command_exits_zero_when_it_holds_and_one_naming_the_failure(
 def test_the_verifier_runs_as_a_module(tmp_path: Path, bundle: dict[str, Any]) -> None:
     bundle["tree_head"]["tree_size"] += 1
     result = subprocess.run(
-        [sys.executable, "-m", "services.audit.verifier", str(write_bundle(tmp_path, bundle))],
+        [sys.executable, "-m", "shared.ledger.verifier", str(write_bundle(tmp_path, bundle))],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

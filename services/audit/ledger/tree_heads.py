@@ -12,13 +12,12 @@ only when the events it cites are newer (:meth:`TreeHeadPublisher.covering`).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.audit.evidence import SignedTreeHead
-from services.audit.ledger_store import LedgerStore
-from services.audit.signing import LedgerKey
+from services.audit.ledger.commands import sign_tree_head
+from shared.ledger.evidence import SignedTreeHead
+from shared.ledger.signing import LedgerKey
 from shared.observability import get_logger
 
 log = get_logger(__name__)
@@ -39,12 +38,9 @@ class TreeHeadPublisher:
 
     async def sign_now(self) -> SignedTreeHead | None:
         """Sign a head for the current size if the ledger grew; return the latest head."""
-        async with self.sessions() as session, session.begin():
-            store = LedgerStore(session)
-            signed = await store.sign_tree_head(self.key, datetime.now(UTC))
-            if signed is not None:
-                log.info("ledger.tree_head_signed", tree_size=signed.tree_size)
-            head = signed or await store.latest_tree_head()
+        signed, head = await sign_tree_head(self.sessions, self.key)
+        if signed is not None:
+            log.info("ledger.tree_head_signed", tree_size=signed.tree_size)
         if head is not None and (self.latest is None or head.tree_size > self.latest.tree_size):
             self.latest = head
         return head

@@ -1,63 +1,54 @@
-"""Audit API: the trail of a subject, signed tree heads, proofs, the public key, exports.
+"""Reads of the ledger as the API gives them: trails, tree heads, proofs, export bundles.
 
-Read-only: nothing here writes to the ledger except signing a tree head an export needs
-(the publisher's latest head serves unless the exported events are newer), and every
-endpoint reads through a read-only session (on SQLite: a snapshot, no write lock).
-Inspectors, partners and admins read every event; operators read events of their own
-communes only (an event whose data names no commune is not shown to them). Tree heads
-and proofs carry hashes only, so any authenticated caller may read them; the public key
-is open to anyone.
+Each takes the caller's principal and authorises it: inspectors, partners and admins read
+every event; operators read events of their own communes only (an event whose data names
+no commune is not shown to them). Tree heads and proofs carry hashes only, so any
+authenticated caller may read them. Nothing here writes to the ledger, except that an
+export may have a tree head signed (through the publisher, in its own transaction).
 """
 
 from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any, Protocol
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import ledger
-from services.audit.evidence import (
-    ExportedLeaf,
-    SignedTreeHead,
-    build_bundle,
-    public_key_json,
-)
-from services.audit.ledger_store import LedgerEntry, LedgerStore
-from services.audit.schemas import (
+from services.audit.ledger.schemas import (
     ConsistencyProofOut,
     InclusionProofOut,
-    PublicKeyOut,
     TrailEntryOut,
     TrailPage,
     TreeHeadOut,
     TreeHeadPage,
 )
-from services.audit.signing import LedgerKey
-from services.audit.tree_heads import TreeHeadPublisher
-from shared.auth import CurrentPrincipal, Principal, authorize_read, readable_communes
+from services.audit.ledger.store import LedgerEntry, LedgerStore
+from shared.auth import Principal, authorize_read, readable_communes
+from shared.ledger import merkle
+from shared.ledger.evidence import ExportedLeaf, SignedTreeHead, build_bundle
+from shared.ledger.signing import LedgerKey
 from shared.problems import NotFound, RuleViolation
-from shared.service import ReadSessionDep, Runtime
 
 SERVICE = "audit"
-trail_router = APIRouter(tags=["trail"])
-ledger_router = APIRouter(prefix="/ledger", tags=["ledger"])
-
 DEFAULT_EXPORT_MAX_EVENTS = 10_000
-SubjectId = Annotated[str, Query(min_length=1, max_length=200)]
+
+
+class SignedHeads(Protocol):
+    """Where an export takes its tree head (``TreeHeadPublisher``)."""
+
+    @property
+    def latest(self) -> SignedTreeHead | None:
+        """The latest head signed or read, without a query."""
+
+    async def covering(self, size: int) -> SignedTreeHead | None:
+        """A signed head of at least ``size`` leaves, signed now if need be."""
 
 
 def _scope(principal: Principal) -> frozenset[str] | None:
     """The communes whose events the caller may see; None means all."""
     authorize_read(principal, SERVICE, None)
     return readable_communes(principal)
-
-
-def _key(runtime: Runtime) -> LedgerKey:
-    key: LedgerKey = runtime.extras["ledger_key"]
-    return key
 
 
 def _head_out(head: SignedTreeHead | None) -> TreeHeadOut | None:
@@ -80,18 +71,16 @@ def _entry_out(entry: LedgerEntry, include_bytes: bool) -> TrailEntryOut:
     )
 
 
-@trail_router.get("/trail/{subject_id}", response_model=TrailPage)
-async def subject_trail(
+async def trail_page(
+    session: AsyncSession,
+    principal: Principal,
     subject_id: str,
-    principal: CurrentPrincipal,
-    session: ReadSessionDep,
-    after: Annotated[
-        int | None, Query(ge=0, description="next_after of the previous page (a leaf index)")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    include_bytes: bool = False,
+    *,
+    after: int | None,
+    limit: int,
+    include_bytes: bool,
 ) -> TrailPage:
-    """Every event about a household, person, card, application or worker, in time order."""
+    """A page of the subject's trail the caller may see, from after leaf ``after``."""
     communes = _scope(principal)
     store = LedgerStore(session)
     cursor = None
@@ -108,15 +97,8 @@ async def subject_trail(
     )
 
 
-@ledger_router.get("/public-key", response_model=PublicKeyOut)
-async def public_key(runtime: Runtime) -> PublicKeyOut:
-    """The Ed25519 key tree heads and exports are signed with (no token needed)."""
-    return PublicKeyOut(**public_key_json(_key(runtime).public))
-
-
-@ledger_router.get("/tree-heads/latest", response_model=TreeHeadOut)
-async def latest_tree_head(principal: CurrentPrincipal, session: ReadSessionDep) -> TreeHeadOut:
-    """The most recent signed tree head."""
+async def latest_tree_head(session: AsyncSession, principal: Principal) -> TreeHeadOut:
+    """The most recent signed tree head (NotFound while none is signed)."""
     authorize_read(principal, SERVICE, None)
     head = await LedgerStore(session).latest_tree_head()
     if head is None:
@@ -124,15 +106,15 @@ async def latest_tree_head(principal: CurrentPrincipal, session: ReadSessionDep)
     return TreeHeadOut(**head.as_json())
 
 
-@ledger_router.get("/tree-heads", response_model=TreeHeadPage)
 async def tree_heads(
-    principal: CurrentPrincipal,
-    session: ReadSessionDep,
-    size: Annotated[int | None, Query(ge=1, description="only the head of this tree size")] = None,
-    before: Annotated[int | None, Query(ge=1, description="next_before of the last page")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    size: int | None,
+    before: int | None,
+    limit: int,
 ) -> TreeHeadPage:
-    """Signed tree heads, newest first (or the one of a given size)."""
+    """Signed tree heads, newest first, or only the one of tree size ``size``."""
     authorize_read(principal, SERVICE, None)
     store = LedgerStore(session)
     if size is not None:
@@ -157,17 +139,16 @@ async def _default_size(store: LedgerStore, given: int | None, field: str) -> in
     return head.tree_size
 
 
-@ledger_router.get("/proofs/inclusion", response_model=InclusionProofOut)
 async def inclusion_proof(
-    principal: CurrentPrincipal,
-    session: ReadSessionDep,
-    leaf_index: Annotated[int | None, Query(ge=0)] = None,
-    event_id: Annotated[str | None, Query(max_length=36)] = None,
-    tree_size: Annotated[
-        int | None, Query(ge=1, description="default: the latest signed tree head")
-    ] = None,
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    leaf_index: int | None,
+    event_id: str | None,
+    tree_size: int | None,
 ) -> InclusionProofOut:
-    """The audit path of one event (by leaf index or event id) to the root of a tree size."""
+    """The audit path of one event (exactly one of ``leaf_index``, ``event_id``) to the root
+    of ``tree_size`` leaves (None: the latest signed head's size)."""
     authorize_read(principal, SERVICE, None)
     store = LedgerStore(session)
     if (leaf_index is None) == (event_id is None):
@@ -181,7 +162,7 @@ async def inclusion_proof(
             f"leaf {entry.leaf_index} is not in the tree of size {size}", field="query.tree_size"
         )
     path = await store.inclusion_proof(entry.leaf_index, size)
-    root = ledger.root_from_inclusion_proof(entry.leaf_index, size, entry.leaf_hash, path)
+    root = merkle.root_from_inclusion_proof(entry.leaf_index, size, entry.leaf_hash, path)
     return InclusionProofOut(
         leaf_index=entry.leaf_index,
         tree_size=size,
@@ -197,16 +178,11 @@ async def _by_id(store: LedgerStore, event_id: str | None) -> LedgerEntry | None
     return await store.entry_by_event_id(event_id) if event_id else None
 
 
-@ledger_router.get("/proofs/consistency", response_model=ConsistencyProofOut)
 async def consistency_proof(
-    principal: CurrentPrincipal,
-    session: ReadSessionDep,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[
-        int | None, Query(ge=1, description="default: the latest signed tree head")
-    ] = None,
+    session: AsyncSession, principal: Principal, *, first: int, second: int | None
 ) -> ConsistencyProofOut:
-    """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
+    """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``
+    (None: the latest signed head's size)."""
     authorize_read(principal, SERVICE, None)
     store = LedgerStore(session)
     second_size = await _default_size(store, second, "query.second")
@@ -225,27 +201,25 @@ async def consistency_proof(
     )
 
 
-@ledger_router.get("/export")
 async def export_bundle(
-    principal: CurrentPrincipal,
-    session: ReadSessionDep,
-    runtime: Runtime,
-    subject: SubjectId,
-    from_size: Annotated[
-        int | None,
-        Query(ge=1, description="a signed tree size the inspector holds: adds a consistency proof"),
-    ] = None,
-) -> JSONResponse:
-    """A bundle for the offline verifier: a subject's events, their proofs, a signed head."""
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    publisher: SignedHeads,
+    key: LedgerKey,
+    subject: str,
+    from_size: int | None,
+    max_events: int,
+) -> dict[str, Any]:
+    """The bundle of the subject's events the caller may see, for the offline verifier
+    (format: :mod:`shared.ledger.evidence`), against a head that covers all of them."""
     communes = _scope(principal)
-    publisher: TreeHeadPublisher = runtime.extras["tree_heads"]
     # Read before this session's first query: the head is committed, so its snapshot holds it.
     latest = publisher.latest
     store = LedgerStore(session)
-    limit = int(getattr(runtime.settings, "export_max_events", DEFAULT_EXPORT_MAX_EVENTS))
-    entries = await store.trail(subject, communes=communes, limit=limit + 1)
-    if len(entries) > limit:
-        raise RuleViolation(f"more than {limit} events; export fewer", field="query.subject")
+    entries = await store.trail(subject, communes=communes, limit=max_events + 1)
+    if len(entries) > max_events:
+        raise RuleViolation(f"more than {max_events} events; export fewer", field="query.subject")
     entries.sort(key=lambda e: e.leaf_index)
     # A head covering every event of the subject appended so far (and from_size): the
     # latest signed one unless these events are newer, then one signed now.
@@ -259,8 +233,8 @@ async def export_bundle(
     entries = [e for e in entries if e.leaf_index < head.tree_size]
     proofs = await store.inclusion_proofs([e.leaf_index for e in entries], head.tree_size)
     earlier, consistency = await _earlier_head(store, from_size, head)
-    bundle: dict[str, Any] = build_bundle(
-        key=_key(runtime),
+    return build_bundle(
+        key=key,
         subject=subject,
         communes=sorted(communes) if communes is not None else None,
         tree_head=head,
@@ -269,7 +243,6 @@ async def export_bundle(
         earlier_tree_head=earlier,
         consistency_proof=consistency,
     )
-    return JSONResponse(bundle)
 
 
 async def _earlier_head(
@@ -283,6 +256,3 @@ async def _earlier_head(
     if from_size > head.tree_size:
         raise RuleViolation("from_size is past the latest tree head", field="query.from_size")
     return earlier, await store.consistency_proof(from_size, head.tree_size)
-
-
-routers = [trail_router, ledger_router]

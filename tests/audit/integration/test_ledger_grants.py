@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.ledger_store import LedgerStore
+from services.audit.ledger.store import LedgerStore
 from shared.db import create_engine, session_factory
 from shared.events import CloudEvent
 from shared.migrations import upgrade_to_head

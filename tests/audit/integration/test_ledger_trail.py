@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from services.audit import ledger
 from services.audit.app import create as create_audit
-from services.audit.evidence import SignedTreeHead
-from services.audit.signing import LedgerPublicKey
 from services.households.app import create as create_households
+from shared.ledger import merkle
+from shared.ledger.evidence import SignedTreeHead
+from shared.ledger.signing import LedgerPublicKey
 from tests import factories
-from tests.integration.audit_fixtures import (
+from tests.audit.integration.fixtures import (
     audit_settings,
     cloud_event,
     eventually,
@@ -143,7 +143,7 @@ async def test_every_event_is_recorded_once_and_proven(
             )
         ).json()
         assert proof["tree_head"] == head
-        ledger.verify_inclusion(
+        merkle.verify_inclusion(
             item["leaf_index"],
             signed.tree_size,
             bytes.fromhex(item["leaf_hash"]),
@@ -158,7 +158,7 @@ async def test_every_event_is_recorded_once_and_proven(
         )
     ).json()
     assert consistency["first_tree_head"] == earlier.as_json()
-    ledger.verify_consistency(
+    merkle.verify_consistency(
         earlier.tree_size,
         signed.tree_size,
         earlier.root_hash,
@@ -182,7 +182,7 @@ async def test_every_event_is_recorded_once_and_proven(
     verifier = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.audit.verifier",
+        "shared.ledger.verifier",
         str(tmp_path / "bundle.json"),
         "--public-key",
         str(tmp_path / "ledger.pem"),

@@ -1,6 +1,6 @@
 """Offline verifier of ledger export bundles.
 
-    python -m services.audit.verifier bundle.json [--public-key ledger-key.pem]
+    python -m shared.ledger.verifier bundle.json [--public-key ledger-key.pem]
 
 Checks, without contacting any service: the Ed25519 signatures on the tree heads and the
 export manifest; each event's leaf hash recomputed from its bytes; each inclusion proof
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.audit import ledger
-from services.audit.domain import parse_canonical_event
-from services.audit.evidence import BUNDLE_FORMAT, SignedTreeHead, manifest_signing_input
-from services.audit.signing import LedgerPublicKey, SignatureInvalid
+from shared.ledger import merkle
+from shared.ledger.evidence import BUNDLE_FORMAT, SignedTreeHead, manifest_signing_input
+from shared.ledger.leaf import parse_canonical_event
+from shared.ledger.signing import LedgerPublicKey, SignatureInvalid
 
 _MALFORMED = (KeyError, TypeError, ValueError, binascii.Error)
 
@@ -135,11 +135,11 @@ def check_consistency(
     A failure is added to ``verdict`` when it does not hold.
     """
     try:
-        ledger.verify_consistency(
+        merkle.verify_consistency(
             earlier.tree_size, later.tree_size, earlier.root_hash, later.root_hash, _hashes(proof)
         )
         return True
-    except ledger.ProofError as exc:
+    except merkle.ProofError as exc:
         verdict.failures.append(
             f"consistency from tree size {earlier.tree_size} to {later.tree_size} does not "
             f"hold ({exc}): the earlier tree is not a prefix of the later one"
@@ -222,11 +222,11 @@ def _check_events(
                 "or repeated)"
             )
         previous = index
-        leaf = ledger.leaf_hash(event_bytes)
+        leaf = merkle.leaf_hash(event_bytes)
         passed = _matches_manifest(label, position, index, leaf, manifest, verdict)
         try:
-            ledger.verify_inclusion(index, head.tree_size, leaf, proof, head.root_hash)
-        except ledger.ProofError as exc:
+            merkle.verify_inclusion(index, head.tree_size, leaf, proof, head.root_hash)
+        except merkle.ProofError as exc:
             verdict.failures.append(
                 f"{label}: the inclusion proof does not lead to the signed root of tree size "
                 f"{head.tree_size} ({exc}): the event bytes, its leaf index or its proof "
@@ -285,7 +285,7 @@ def _report(verdict: Verdict, bundle: Mapping[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the verifier; return the exit status (0 holds, 1 failed, 2 unreadable)."""
     parser = argparse.ArgumentParser(
-        prog="python -m services.audit.verifier",
+        prog="python -m shared.ledger.verifier",
         description="Verify an An Sinh ledger export bundle offline.",
     )
     parser.add_argument("bundle", help="export bundle (JSON) from GET /ledger/export; - for stdin")
