@@ -37,7 +37,7 @@ from deploy.local.district_people import (
     household_members,
 )
 from deploy.local.district_survey import HouseholdFacts, SurveyInputs, survey
-from services.households.standards import (
+from services.households.domain.standards import (
     Classification,
     PovertyClass,
     classify,

@@ -22,7 +22,7 @@ from services.households.models import platform
 from shared.db import create_engine
 from shared.events import topic_for
 from tests import factories
-from tests.integration.test_households_review import Office
+from tests.households.integration.test_review import Office
 from tests.support import bearer, households_settings, read_events, running_app, token
 
 pytestmark = pytest.mark.integration

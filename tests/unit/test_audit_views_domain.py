@@ -32,7 +32,7 @@ from services.audit.domain import (
 from services.audit.findings import policy_from_json, policy_json
 from services.audit.view_events import READ_MODELS
 from services.audit.view_models import Ratio
-from services.households.standards import classify, standard_for
+from services.households.domain.standards import classify, standard_for
 from shared.contracts import breaking_changes
 from tests.support import REPO_ROOT
 

@@ -1,4 +1,4 @@
-"""Complaints about a review result or a classification, over HTTP.
+"""Complaints about a review result or a classification: filing and resolving them.
 
 An open complaint on a review blocks its recognition; an upheld one may correct the class the
 review gives the household, or, once the review is recognised, reclassify it at once.
@@ -8,40 +8,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.households.commands import reclassify
 from services.households.events import ComplaintFiled, ComplaintResolved
 from services.households.models import Complaint, Household, Review, platform
-from services.households.operations import reclassify
-from services.households.review_queries import (
-    SERVICE,
-    CommuneQuery,
-    Config,
-    complaint_view,
+from services.households.review.domain import ReviewConfig
+from services.households.review.records import (
     listed_household_ids,
+    open_case,
     review_classes,
     writable_household,
 )
-from services.households.review_schemas import ComplaintIn, ComplaintOut, ResolutionIn
-from shared.auth import CurrentPrincipal, authorize_read, authorize_write, readable_communes
+from services.households.review.schemas import ComplaintIn, ComplaintOut, ResolutionIn
+from services.households.review.views import complaint_view
+from shared.auth import Principal
 from shared.outbox import append_event
-from shared.problems import Conflict, NotFound, RuleViolation, problem_responses
-from shared.service import ResourceId, SessionDep
-
-router = APIRouter(tags=["reviews"])
+from shared.problems import RuleViolation
 
 
-@router.post(
-    "/complaints",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ComplaintOut,
-    responses=problem_responses(403),
-)
 async def file_complaint(
-    body: ComplaintIn, principal: CurrentPrincipal, session: SessionDep, config: Config
+    session: AsyncSession, principal: Principal, body: ComplaintIn, config: ReviewConfig
 ) -> ComplaintOut:
     """Receive a household's complaint; an open complaint on a review blocks its recognition."""
     async with session.begin():
@@ -95,24 +83,21 @@ async def file_complaint(
     return complaint_view(complaint, date.today())
 
 
-@router.post(
-    "/complaints/{complaint_id}/resolution",
-    response_model=ComplaintOut,
-    responses=problem_responses(403, 404, 409),
-)
 async def resolve_complaint(
-    complaint_id: ResourceId, body: ResolutionIn, principal: CurrentPrincipal, session: SessionDep
+    session: AsyncSession, principal: Principal, complaint_id: str, body: ResolutionIn
 ) -> ComplaintOut:
     """Answer a complaint; an upheld one may correct the household's class."""
     # The correction waits for recognition while the review is pending; otherwise (review
     # recognised, or no review) it reclassifies the household at once.
     async with session.begin():
-        complaint = await session.get(Complaint, complaint_id, with_for_update=True)
-        if complaint is None:
-            raise NotFound(f"complaint {complaint_id} does not exist")
-        authorize_write(principal, SERVICE, complaint.commune_code)
-        if complaint.status != "open":
-            raise Conflict(f"complaint {complaint.id} was resolved on {complaint.resolved_on}")
+        complaint = await open_case(
+            session,
+            principal,
+            Complaint,
+            complaint_id,
+            kind="complaint",
+            closed=lambda resolved: f"was resolved on {resolved.resolved_on}",
+        )
         if body.resolved_on < complaint.filed_on:
             raise RuleViolation(
                 f"resolved_on {body.resolved_on.isoformat()} is before the "
@@ -162,7 +147,7 @@ async def resolve_complaint(
 
 
 async def _class_in_question(
-    session: SessionDep, household: Household, review: Review | None
+    session: AsyncSession, household: Household, review: Review | None
 ) -> tuple[str, bool]:
     """The class a correction would replace, and whether it waits for the review's recognition
     (true while the review is not recognised yet)."""
@@ -170,27 +155,3 @@ async def _class_in_question(
         return household.poverty_class, False
     listed = (await review_classes(session, review)).get(household.id)
     return (listed.poverty_class if listed else None) or household.poverty_class, True
-
-
-@router.get("/complaints", response_model=list[ComplaintOut], responses=problem_responses(403))
-async def list_complaints(
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    commune_code: CommuneQuery = None,
-    status_: Annotated[Literal["open", "resolved"] | None, Query(alias="status")] = None,
-    review_id: ResourceId | None = None,
-) -> list[ComplaintOut]:
-    """Complaints the caller may read, oldest first."""
-    authorize_read(principal, SERVICE, commune_code)
-    query = select(Complaint).order_by(Complaint.filed_on, Complaint.id)
-    allowed = readable_communes(principal)
-    if allowed is not None:
-        query = query.where(Complaint.commune_code.in_(allowed))
-    if commune_code:
-        query = query.where(Complaint.commune_code == commune_code)
-    if status_:
-        query = query.where(Complaint.status == status_)
-    if review_id:
-        query = query.where(Complaint.review_id == review_id)
-    today = date.today()
-    return [complaint_view(c, today) for c in (await session.execute(query)).scalars()]

@@ -1,22 +1,20 @@
-"""Periodic review over HTTP: list the households, survey them (assessments with review_id),
-hold the village meeting, post the results publicly, recognise the list.
-
-This router also carries the routes of `complaints_api` and `applications_api` (regular review
-and voluntary escape), so app.py includes the whole review process at once.
+"""The periodic review's write path: open a village's review and list its households, hold
+the village meeting, post the results publicly. Recognition is in :mod:`.recognition`.
 """
 
 from __future__ import annotations
 
 import calendar
 import uuid
-from datetime import date
-from typing import Annotated
+from collections.abc import Sequence
 
-from fastapi import APIRouter, Query, status
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.households import applications_api, complaints_api
-from services.households.domain import (
+from services.households.events import ReviewListPosted, ReviewMeetingHeld
+from services.households.models import Household, Review, ReviewHousehold, ReviewMeeting, platform
+from services.households.review.domain import (
+    ReviewConfig,
     ReviewRuleViolation,
     ReviewStage,
     assert_transition,
@@ -24,76 +22,29 @@ from services.households.domain import (
     meeting_outcome,
     posting_period_end,
 )
-from services.households.events import ReviewListPosted, ReviewMeetingHeld, ReviewRecognised
-from services.households.models import (
-    Household,
-    Review,
-    ReviewHousehold,
-    ReviewMeeting,
-    platform,
-)
-from services.households.operations import reclassify
-from services.households.review_queries import (
-    SERVICE,
-    CommuneQuery,
-    Config,
-    ReviewClass,
+from services.households.review.records import (
     approved_meeting,
-    blockers_on,
-    check_households_to_list,
-    check_meeting_input,
     get_review,
     listed_household_ids,
-    meeting_view,
     review_classes,
-    review_summary,
-    review_view,
 )
-from services.households.review_schemas import (
+from services.households.review.schemas import (
     MeetingIn,
     MeetingResultOut,
     PostingIn,
-    RecognitionIn,
-    RecognitionOut,
     ReviewHouseholdsIn,
     ReviewIn,
-    ReviewOut,
     ReviewSummaryOut,
 )
-from shared.auth import CurrentPrincipal, authorize_read, authorize_write, readable_communes
+from services.households.review.views import meeting_view, review_summary
+from services.households.settings import SERVICE
+from shared.auth import Principal, authorize_write
 from shared.outbox import append_event
-from shared.problems import Conflict, Problem, RuleViolation, problem_responses
-from shared.service import ResourceId, SessionDep
-
-router = APIRouter(tags=["reviews"])
-router.include_router(complaints_api.router)
-router.include_router(applications_api.router)
-
-# Leaving poverty means a better class than poor or near-poor; middle-income and not-poor are
-# both out of poverty, so neither counts as escaping from the other.
-_POVERTY_RANK = {"poor": 0, "near_poor": 1, "middle_income": 2, "not_poor": 2}
+from shared.problems import Conflict, RuleViolation
 
 
-def _move(current: str, target: ReviewStage) -> None:
-    try:
-        assert_transition(ReviewStage(current), target)
-    except ReviewRuleViolation as exc:
-        raise RuleViolation(str(exc)) from exc
-
-
-def _window(config: Config) -> str:
-    (m1, d1), (m2, d2) = config.policy.periodic_window_start, config.policy.periodic_window_end
-    return f"{d1} {calendar.month_abbr[m1]} – {d2} {calendar.month_abbr[m2]}"
-
-
-@router.post(
-    "/reviews",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ReviewSummaryOut,
-    responses=problem_responses(403, 409),
-)
 async def open_review(
-    body: ReviewIn, principal: CurrentPrincipal, session: SessionDep, config: Config
+    session: AsyncSession, principal: Principal, body: ReviewIn, config: ReviewConfig
 ) -> ReviewSummaryOut:
     """Open a village's periodic review, listing the households to review."""
     authorize_write(principal, SERVICE, body.commune_code)
@@ -136,61 +87,8 @@ async def open_review(
     return review_summary(review, len(body.household_ids))
 
 
-@router.get("/reviews", response_model=list[ReviewSummaryOut], responses=problem_responses(403))
-async def list_reviews(
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    commune_code: CommuneQuery = None,
-    year: Annotated[int | None, Query(ge=2016, le=2100)] = None,
-) -> list[ReviewSummaryOut]:
-    """Reviews the caller may read, newest year first."""
-    authorize_read(principal, SERVICE, commune_code)
-    listed = (
-        select(ReviewHousehold.review_id, func.count().label("n"))
-        .group_by(ReviewHousehold.review_id)
-        .subquery()
-    )
-    query = (
-        select(Review, func.coalesce(listed.c.n, 0))
-        .outerjoin(listed, listed.c.review_id == Review.id)
-        .order_by(Review.year.desc(), Review.commune_code, Review.village)
-    )
-    allowed = readable_communes(principal)
-    if allowed is not None:
-        query = query.where(Review.commune_code.in_(allowed))
-    if commune_code:
-        query = query.where(Review.commune_code == commune_code)
-    if year:
-        query = query.where(Review.year == year)
-    return [review_summary(review, count) for review, count in await session.execute(query)]
-
-
-@router.get("/reviews/{review_id}", response_model=ReviewOut, responses=problem_responses(403, 404))
-async def read_review(
-    review_id: ResourceId,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    config: Config,
-    on: Annotated[
-        date | None, Query(description="day to check recognition for; default today")
-    ] = None,
-) -> ReviewOut:
-    """A review with its households, meetings, complaints and recognition blockers."""
-    review = await get_review(session, review_id)
-    authorize_read(principal, SERVICE, review.commune_code)
-    return await review_view(session, review, config, on or date.today())
-
-
-@router.post(
-    "/reviews/{review_id}/households",
-    response_model=ReviewSummaryOut,
-    responses=problem_responses(403, 404, 409),
-)
 async def add_review_households(
-    review_id: ResourceId,
-    body: ReviewHouseholdsIn,
-    principal: CurrentPrincipal,
-    session: SessionDep,
+    session: AsyncSession, principal: Principal, review_id: str, body: ReviewHouseholdsIn
 ) -> ReviewSummaryOut:
     """List more households in a review that is still listing or surveying."""
     async with session.begin():
@@ -209,24 +107,18 @@ async def add_review_households(
     return review_summary(review, listed)
 
 
-@router.post(
-    "/reviews/{review_id}/meetings",
-    status_code=status.HTTP_201_CREATED,
-    response_model=MeetingResultOut,
-    responses=problem_responses(403, 404),
-)
 async def hold_meeting(
-    review_id: ResourceId,
+    session: AsyncSession,
+    principal: Principal,
+    review_id: str,
     body: MeetingIn,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    config: Config,
+    config: ReviewConfig,
 ) -> MeetingResultOut:
     """Record the village meeting on a surveyed list: approved, or back to surveying."""
     async with session.begin():
         review = await get_review(session, review_id, for_update=True)
         authorize_write(principal, SERVICE, review.commune_code)
-        _move(review.stage, ReviewStage.MEETING_APPROVED)
+        move_stage(review.stage, ReviewStage.MEETING_APPROVED)
         await check_meeting_input(session, review, body)
         outcome = meeting_outcome(
             config.policy, body.invited_households, body.attendees, body.agreeing
@@ -234,7 +126,7 @@ async def hold_meeting(
         procedure = _procedure_faults(body)
         approved = outcome.approved and not procedure
         target = ReviewStage.MEETING_APPROVED if approved else ReviewStage.SURVEYING
-        _move(review.stage, target)
+        move_stage(review.stage, target)
         meeting = ReviewMeeting(
             id=str(uuid.uuid4()),
             review_id=review.id,
@@ -279,23 +171,18 @@ def _procedure_faults(body: MeetingIn) -> list[str]:
     return [fault for fault, held_properly in faults.items() if not held_properly]
 
 
-@router.post(
-    "/reviews/{review_id}/posting",
-    response_model=ReviewSummaryOut,
-    responses=problem_responses(403, 404),
-)
 async def post_results(
-    review_id: ResourceId,
+    session: AsyncSession,
+    principal: Principal,
+    review_id: str,
     body: PostingIn,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    config: Config,
+    config: ReviewConfig,
 ) -> ReviewSummaryOut:
     """Post the approved results publicly; opens the complaint window."""
     async with session.begin():
         review = await get_review(session, review_id, for_update=True)
         authorize_write(principal, SERVICE, review.commune_code)
-        _move(review.stage, ReviewStage.POSTED)
+        move_stage(review.stage, ReviewStage.POSTED)
         meeting = await approved_meeting(session, review)
         assert meeting is not None  # a review reaches meeting_approved only through one
         if body.posted_on < meeting.held_on:
@@ -328,115 +215,91 @@ async def post_results(
     return review_summary(review, listed)
 
 
-@router.post(
-    "/reviews/{review_id}/recognition",
-    response_model=RecognitionOut,
-    responses=problem_responses(403, 404, 409),
-)
-async def recognise(
-    review_id: ResourceId,
-    body: RecognitionIn,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    config: Config,
-) -> RecognitionOut:
-    """The commune chair recognises the list; listed households take the class it gives them."""
-    async with session.begin():
-        review = await get_review(session, review_id, for_update=True)
-        authorize_write(principal, SERVICE, review.commune_code)
-        if review.recognised_on is not None:
-            raise Conflict(f"review {review.id} was recognised on {review.recognised_on}")
-        blockers = await blockers_on(session, review, config, body.recognised_on)
-        if blockers:
-            raise _recognition_refused(body.recognised_on, blockers)
-        _move(review.stage, ReviewStage.RECOGNISED)
-        classes = await review_classes(session, review)
-        households = {
-            h.id: h
-            for h in await session.scalars(
-                select(Household).where(Household.id.in_(list(classes))).with_for_update()
+async def check_households_to_list(
+    session: AsyncSession, review: Review, household_ids: Sequence[str]
+) -> None:
+    """422 naming body.household_ids.N for a household that is repeated or not in the commune;
+    409 for one already listed in a review of the same year."""
+    in_commune = set(
+        (
+            await session.execute(
+                select(Household.id).where(
+                    Household.id.in_(list(household_ids)),
+                    Household.commune_code == review.commune_code,
+                )
             )
-        }
-        result = _recognition(review.id, body.recognised_on, classes, households)
-        review.stage, review.recognised_on = ReviewStage.RECOGNISED.value, body.recognised_on
-        counts = result.model_dump(include={"households_reviewed", "poor", "near_poor", "escaped"})
-        recognised = ReviewRecognised(
-            review_id=review.id,
-            commune_code=review.commune_code,
-            village=review.village,
-            year=review.year,
-            recognised_on=body.recognised_on,
-            meeting_id=review.approved_meeting_id,
-            posted_on=review.posted_on,
-            posting_ends_on=review.posting_ends_on,
-            **counts,
+        ).scalars()
+    )
+    seen: dict[str, int] = {}
+    for index, household_id in enumerate(household_ids):
+        field = f"body.household_ids.{index}"
+        if household_id in seen:
+            raise RuleViolation(f"repeats body.household_ids.{seen[household_id]}", field=field)
+        seen[household_id] = index
+        if household_id not in in_commune:
+            raise RuleViolation(
+                f"household {household_id} does not exist in commune {review.commune_code}",
+                field=field,
+            )
+    listed = (
+        await session.execute(
+            select(ReviewHousehold.household_id, Review.id)
+            .join(Review)
+            .where(Review.year == review.year, ReviewHousehold.household_id.in_(list(seen)))
         )
-        await append_event(session, platform, recognised, review.id)
-        for household_id, review_class in classes.items():
-            if await _apply_review_class(session, households[household_id], review, review_class):
-                result.reclassified_household_ids.append(household_id)
-    return result
+    ).first()
+    if listed is not None:
+        raise Conflict(
+            f"body.household_ids.{seen[listed[0]]}: household {listed[0]} is already "
+            f"listed in review {listed[1]} of {review.year}"
+        )
 
 
-def _recognition_refused(on: date, blockers: list[str]) -> Problem:
-    """422 naming every blocker, one `errors` entry each."""
-    errors = [
-        {"field": "body.recognised_on", "message": blocker, "type": "recognition_blocker"}
-        for blocker in blockers
-    ]
-    detail = f"the list may not be recognised on {on.isoformat()}: {'; '.join(blockers)}"
-    return Problem(422, detail=detail, extra={"errors": errors})
+async def check_meeting_input(session: AsyncSession, review: Review, body: MeetingIn) -> None:
+    """422 for impossible counts, a date before what the meeting follows, or an unsurveyed
+    listed household."""
+    if body.attendees > body.invited_households:
+        raise RuleViolation(
+            f"{body.attendees} attendees > {body.invited_households} invited households",
+            field="body.attendees",
+        )
+    if body.agreeing > body.attendees:
+        raise RuleViolation(
+            f"{body.agreeing} agreeing > {body.attendees} attendees", field="body.agreeing"
+        )
+    last_meeting = (
+        await session.execute(
+            select(func.max(ReviewMeeting.held_on)).where(ReviewMeeting.review_id == review.id)
+        )
+    ).scalar()
+    follows = max(review.opened_on, last_meeting or review.opened_on)
+    if body.held_on < follows:
+        what = (
+            "the previous meeting"
+            if last_meeting and last_meeting > review.opened_on
+            else "the review opened"
+        )
+        raise RuleViolation(
+            f"held_on {body.held_on.isoformat()} is before {what} ({follows.isoformat()})",
+            field="body.held_on",
+        )
+    classes = await review_classes(session, review, up_to=body.held_on)
+    unsurveyed = sorted(household_id for household_id, c in classes.items() if c.assessment is None)
+    if unsurveyed:
+        raise RuleViolation(
+            f"listed households without an assessment in this review by "
+            f"{body.held_on.isoformat()}: {', '.join(unsurveyed)}"
+        )
 
 
-def _recognition(
-    review_id: str,
-    on: date,
-    classes: dict[str, ReviewClass],
-    households: dict[str, Household],
-) -> RecognitionOut:
-    """What recognising gives: households per class, and how many leave poverty."""
-    before = {household_id: households[household_id].poverty_class for household_id in classes}
-    given = {
-        household_id: c.poverty_class or before[household_id] for household_id, c in classes.items()
-    }
-    return RecognitionOut(
-        review_id=review_id,
-        recognised_on=on,
-        households_reviewed=len(given),
-        poor=sum(1 for c in given.values() if c == "poor"),
-        near_poor=sum(1 for c in given.values() if c == "near_poor"),
-        escaped=sum(1 for h, c in given.items() if _escapes(before[h], c)),
-        reclassified_household_ids=[],
-    )
+def move_stage(current: str, target: ReviewStage) -> None:
+    """Move on to `target`; 422 when the rules do not allow it from `current`."""
+    try:
+        assert_transition(ReviewStage(current), target)
+    except ReviewRuleViolation as exc:
+        raise RuleViolation(str(exc)) from exc
 
 
-def _escapes(from_class: str, to_class: str) -> bool:
-    return (
-        from_class in ("poor", "near_poor")
-        and _POVERTY_RANK.get(to_class, -1) > _POVERTY_RANK[from_class]
-    )
-
-
-async def _apply_review_class(
-    session: SessionDep, household: Household, review: Review, review_class: ReviewClass
-) -> bool:
-    """Reclassify one household as the recognised review gives it; False when unchanged."""
-    assessment, complaint = review_class.assessment, review_class.corrected_by
-    to_class = review_class.poverty_class
-    if to_class is None:  # unreachable: an approved meeting needs every listed household surveyed
-        return False
-    reasons = list(assessment.reasons) if assessment else []
-    if complaint is not None:
-        reasons.append(f"class corrected to {to_class} by upheld complaint {complaint.id}")
-    assert review.recognised_on is not None
-    return await reclassify(
-        session,
-        household,
-        to_class=to_class,
-        standard_code=assessment.standard_code if assessment else household.class_standard_code,
-        reasons=reasons,
-        effective_date=review.recognised_on,
-        basis="periodic_review",
-        review_id=review.id,
-        assessment_id=assessment.id if assessment else None,
-    )
+def _window(config: ReviewConfig) -> str:
+    (m1, d1), (m2, d2) = config.policy.periodic_window_start, config.policy.periodic_window_end
+    return f"{d1} {calendar.month_abbr[m1]} – {d2} {calendar.month_abbr[m2]}"
