@@ -36,21 +36,7 @@ async def file_complaint(
         household = await writable_household(
             session, principal, body.household_id, "body.household_id"
         )
-        follows, what = household.registered_on, "the household was registered"
-        if body.review_id is not None:
-            review = await session.get(Review, body.review_id)
-            if review is None or review.commune_code != household.commune_code:
-                raise RuleViolation(
-                    f"review {body.review_id} does not exist in commune {household.commune_code}",
-                    field="body.review_id",
-                )
-            if household.id not in await listed_household_ids(session, review.id):
-                raise RuleViolation(
-                    f"household {household.id} is not listed in review "
-                    f"{review.id}: list it first, or complain without review_id",
-                    field="body.review_id",
-                )
-            follows, what = review.opened_on, "the review opened"
+        follows, what = await _filing_follows(session, household, body)
         if body.filed_on < follows:
             raise RuleViolation(
                 f"filed_on {body.filed_on.isoformat()} is before {what} ({follows.isoformat()})",
@@ -117,21 +103,7 @@ async def resolve_complaint(
         complaint.status, complaint.resolved_on = "resolved", body.resolved_on
         complaint.outcome, complaint.resolution_note = body.outcome, body.note
         complaint.corrected_class, complaint.class_changed = corrected, changed
-        await append_event(
-            session,
-            platform,
-            ComplaintResolved(
-                complaint_id=complaint.id,
-                household_id=household.id,
-                commune_code=complaint.commune_code,
-                review_id=complaint.review_id,
-                filed_on=complaint.filed_on,
-                resolved_on=body.resolved_on,
-                outcome=body.outcome,
-                class_changed=changed,
-            ),
-            household.id,
-        )
+        await append_event(session, platform, _resolved(complaint, body, changed), household.id)
         if changed and corrected is not None and not pending:
             await reclassify(
                 session,
@@ -144,6 +116,42 @@ async def resolve_complaint(
                 review_id=complaint.review_id,
             )
     return complaint_view(complaint, date.today())
+
+
+async def _filing_follows(
+    session: AsyncSession, household: Household, body: ComplaintIn
+) -> tuple[date, str]:
+    """The day a complaint may not be filed before, and what happened on it; 422 when the
+    review it names is not one listing the household."""
+    if body.review_id is None:
+        return household.registered_on, "the household was registered"
+    review = await session.get(Review, body.review_id)
+    if review is None or review.commune_code != household.commune_code:
+        raise RuleViolation(
+            f"review {body.review_id} does not exist in commune {household.commune_code}",
+            field="body.review_id",
+        )
+    if household.id not in await listed_household_ids(session, review.id):
+        raise RuleViolation(
+            f"household {household.id} is not listed in review "
+            f"{review.id}: list it first, or complain without review_id",
+            field="body.review_id",
+        )
+    return review.opened_on, "the review opened"
+
+
+def _resolved(complaint: Complaint, body: ResolutionIn, changed: bool) -> ComplaintResolved:
+    """The complaint_resolved event of a complaint resolved as `body` says."""
+    return ComplaintResolved(
+        complaint_id=complaint.id,
+        household_id=complaint.household_id,
+        commune_code=complaint.commune_code,
+        review_id=complaint.review_id,
+        filed_on=complaint.filed_on,
+        resolved_on=body.resolved_on,
+        outcome=body.outcome,
+        class_changed=changed,
+    )
 
 
 async def _class_in_question(
