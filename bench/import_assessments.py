@@ -32,7 +32,8 @@ import uvicorn
 from bench.common import postgres_databases
 from bench.import_households import cpu_seconds, peak_rss_mb, write_csv
 from deploy.local.district.generator import ASSESSMENT_COLUMNS
-from services.households.app import HouseholdsSettings, create
+from services.households.app import create
+from services.households.settings import HouseholdsSettings
 from shared.auth import Role, mint_token
 from shared.kafka import ensure_topics
 from shared.localbroker import EmbeddedBroker, free_port

@@ -25,8 +25,9 @@ import httpx
 import uvicorn
 from sqlalchemy import func, select
 
-from services.households.app import HouseholdsSettings, create
-from services.households.imports import CSV_COLUMNS
+from services.households.app import create
+from services.households.commands.household_import import CSV_COLUMNS
+from services.households.settings import HouseholdsSettings
 from shared.auth import Role, mint_token
 from shared.kafka import ensure_topics
 from shared.localbroker import EmbeddedBroker, free_port

@@ -157,7 +157,7 @@ async def read_events(
 
 def households_settings(database_url: str, bootstrap: str, data_dir: Path, **overrides: Any) -> Any:
     """The households service's settings for a test: its database, the broker, quick polls."""
-    from services.households.app import HouseholdsSettings
+    from services.households.settings import HouseholdsSettings
 
     return HouseholdsSettings(
         database_url=database_url,

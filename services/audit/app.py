@@ -9,11 +9,11 @@ from services.audit.dashboard.routes import routers as dashboard_routers
 from services.audit.handlers import HANDLERS
 from services.audit.ledger import api
 from services.audit.ledger.tree_heads import TreeHeadPublisher
-from services.audit.models import Base, platform
 from services.audit.monitoring.api import routers as monitoring_routers
 from services.audit.monitoring.projections import PREFETCH
 from services.audit.monitoring.runtime import evaluate_periodically, start_monitoring
 from services.audit.settings import SERVICE, AuditSettings
+from services.audit.tables import metadata, platform
 from shared.events import ALL_TOPICS
 from shared.ledger.signing import KEY_FILE_NAME, LedgerKey, load_or_create_ledger_key
 from shared.service import ConsumerSpec, ServiceDefinition, ServiceRuntime, create_app
@@ -38,7 +38,7 @@ async def sign_tree_heads(runtime: ServiceRuntime) -> None:
 DEFINITION = ServiceDefinition(
     name=SERVICE,
     title="Audit: the verifiable trail of every event",
-    metadata=Base.metadata,
+    metadata=metadata,
     tables=platform,
     routers=[*api.routers, *monitoring_routers, *dashboard_routers],
     # Its own topic too: findings it publishes are on the trail like every other event.

@@ -2,8 +2,8 @@
 
 ``Base`` and the outbox/inbox tables are here. The append-only ``ledger_*`` tables are
 :mod:`services.audit.ledger.models` and the rebuildable read models of the monitoring views
-:mod:`services.audit.monitoring.models`, both on this module's metadata (imported at the end,
-so ``Base.metadata`` always holds every table: migrations, create_all).
+:mod:`services.audit.monitoring.models`, both on this ``Base``; :mod:`services.audit.tables`
+imports all three, so its ``metadata`` holds every table (app, migrations, create_all).
 """
 
 from __future__ import annotations
@@ -19,7 +19,3 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
-
-# Registered here, after Base exists, because both modules build on it.
-from services.audit.ledger import models as _ledger_models  # noqa: E402, F401
-from services.audit.monitoring import models as _monitoring_models  # noqa: E402, F401

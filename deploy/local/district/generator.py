@@ -37,7 +37,7 @@ from deploy.local.district.people import (
     household_members,
 )
 from deploy.local.district.survey import HouseholdFacts, SurveyInputs, survey
-from services.households.standards import (
+from services.households.domain.standards import (
     Classification,
     PovertyClass,
     classify,

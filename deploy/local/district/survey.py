@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from random import Random
 from typing import NamedTuple
 
-from services.households.standards import Area, PovertyStandard, standard_for
+from services.households.domain.standards import Area, PovertyStandard, standard_for
 
 #: Mean of ln(income / poverty line) by area, and its spread.
 LOG_INCOME_OVER_LINE: dict[str, float] = {"rural": 1.12, "urban": 1.22}

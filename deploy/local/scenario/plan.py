@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from deploy.local.district.data import COMMUNES, DISTRICT_CODE
 from deploy.local.district.generator import apportion
 from deploy.local.district.survey import SurveyInputs
-from services.households.standards import Area, classify, standard_by_code
+from services.households.domain.standards import Area, classify, standard_by_code
 
 YEAR = 2019
 DISTRICT = DISTRICT_CODE

@@ -1,5 +1,4 @@
-import services.audit.monitoring.models  # noqa: F401  (its view tables join Base.metadata)
-from services.audit.models import Base
+from services.audit.tables import metadata
 from shared.migrations import run_env
 
-run_env(Base.metadata)
+run_env(metadata)

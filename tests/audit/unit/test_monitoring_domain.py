@@ -36,7 +36,7 @@ from services.audit.monitoring.domain.standards import (
 )
 from services.audit.monitoring.findings import policy_from_json, policy_json
 from services.audit.monitoring.schemas import Ratio
-from services.households.standards import classify, standard_for
+from services.households.domain.standards import classify, standard_for
 from shared.contracts import breaking_changes
 from tests.support import REPO_ROOT
 

@@ -39,10 +39,10 @@ from deploy.local.district.generator import (
 )
 from deploy.local.district.names import KHMER_LEADING_NAMES, KHMER_PREFIXES, KINH_FAMILY_NAMES
 from deploy.local.district.people import CitizenIdIssuer
+from services.households.commands.household_import import CSV_COLUMNS as IMPORT_CSV_COLUMNS
 from services.households.domain import parse_citizen_id, validate_citizen_id
-from services.households.imports import CSV_COLUMNS as IMPORT_CSV_COLUMNS
+from services.households.domain.standards import PovertyClass, standard_by_code, standard_for
 from services.households.schemas import HouseholdIn, PersonIn
-from services.households.standards import PovertyClass, standard_by_code, standard_for
 from shared.admin_units import admin_unit, admin_units_on
 from shared.bulk import SourceFormat, read_records
 

@@ -25,12 +25,12 @@ from deploy.local.scenario.plan import (
     village_calendar,
 )
 from deploy.local.scenario.review import OVERRIDE_REASON, SURVEY_COLUMNS, survey_file
-from services.households.assessment_imports import (
+from services.households.commands.assessment_import import (
     CSV_COLUMNS,
     REQUIRED_COLUMNS,
     AssessmentRow,
 )
-from services.households.domain import ReviewPolicy, meeting_outcome, posting_period_end
+from services.households.review.domain import ReviewPolicy, meeting_outcome, posting_period_end
 from shared.bulk import SourceFormat, read_records
 
 VILLAGES = [(c.code, v) for c in COMMUNES for v in c.villages]

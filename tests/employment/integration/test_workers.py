@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from services.employment.app import create as create_employment
-from services.households.app import HouseholdsSettings
 from services.households.app import create as create_households
+from services.households.settings import HouseholdsSettings
 from shared.events import topic_for
 from tests import factories
 from tests.employment.integration.fixtures import (

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.households.app import HouseholdsSettings
 from services.households.app import create as create_households
+from services.households.settings import HouseholdsSettings
 from shared.events import topic_for
 from tests import factories
 from tests.housing.integration.fixtures import (

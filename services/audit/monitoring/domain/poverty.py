@@ -1,6 +1,6 @@
 """The poverty standards, re-implemented so the audit can re-check households' classes.
 
-This is audit's deliberate, independent re-check of ``services/households/standards.py``:
+This is audit's deliberate, independent re-check of ``services/households/domain/standards.py``:
 written from docs/domain.md, never imported from the households service, because an audit that
 borrowed the code it checks would agree with every bug in it. The two writings must give
 the same targeting class; tests/audit/unit/test_monitoring_domain.py

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from deploy.local.district.generator import ASSESSMENT_COLUMNS
-from services.households.assessment_imports import CSV_COLUMNS
+from services.households.commands.assessment_import import CSV_COLUMNS
 from shared.events import topic_for
 from tests import factories
 from tests.support import bearer, read_events, token

@@ -45,41 +45,33 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
+from services.households.commands.registry import build_household
 from services.households.models import Household, Person, platform
-from services.households.operations import build_household
 from services.households.schemas import HouseholdIn, PersonIn
-from shared.auth import CurrentPrincipal
 from shared.bulk import (
-    IMPORT_REQUEST_BODY,
-    IMPORT_RESPONSES,
-    DryRun,
     ErrorLog,
     ImportReport,
     ImportScope,
     MalformedFile,
-    OnlyCommune,
     Record,
     SourceFormat,
     column_values,
     record_chunks,
     scalars_where_in,
-    two_pass_import,
     write_chunks,
 )
 from shared.events import EventPayload
+from shared.import_routes import ImportCall
 from shared.observability import progress_logger
 from shared.outbox import append_events
 from shared.pseudonym import Pseudonymizer
-from shared.service import Runtime, SessionDep
 
-SERVICE = "households"
 #: Households registered per transaction.
 BATCH_HOUSEHOLDS = 500
 HOUSEHOLD_COLUMNS = (
@@ -100,8 +92,6 @@ PERSON_COLUMNS = (
 )
 CSV_COLUMNS = ("household_ref", *HOUSEHOLD_COLUMNS, *PERSON_COLUMNS)
 _IN_FILE = {"external_ref": "household_ref"}
-
-router = APIRouter(tags=["imports"])
 
 
 @dataclass
@@ -327,13 +317,15 @@ async def _against_database(
         )
 
 
-async def _validate_file(
-    session: AsyncSession,
+async def validate_file(
+    call: ImportCall,
     upload: UploadFile,
     fmt: SourceFormat,
-    checks: _Checks,
+    errors: ErrorLog,
     report: ImportReport,
 ) -> None:
+    """The validation pass: every household checked, nothing written, errors into ``errors``."""
+    session, checks = call.session, _Checks(call.scope, errors)
     with progress_logger("households.import.validate", every=10_000) as progress:
         async with aclosing(_households(upload, fmt, checks.errors, report)) as batches:
             async for batch in batches:
@@ -377,15 +369,13 @@ async def _register_batch(
     return len(households)
 
 
-async def _import_file(
-    session: AsyncSession,
-    upload: UploadFile,
-    fmt: SourceFormat,
-    pseudonyms: Pseudonymizer,
-    report: ImportReport,
+async def import_file(
+    call: ImportCall, upload: UploadFile, fmt: SourceFormat, report: ImportReport
 ) -> None:
+    """The write pass: register the file's households not registered yet, a batch at a time."""
+
     async def register(batch: Sequence[Candidate]) -> int:
-        return await _register_batch(session, batch, pseudonyms)
+        return await _register_batch(call.session, batch, call.pseudonyms)
 
     errors = ErrorLog()
     await write_chunks(
@@ -396,40 +386,4 @@ async def _import_file(
         task="households.import.register",
         line_of=lambda h: h.line,
         clashes=(IntegrityError,),
-    )
-
-
-@router.post(
-    "/imports/households",
-    response_model=ImportReport,
-    openapi_extra=IMPORT_REQUEST_BODY,
-    responses=IMPORT_RESPONSES,
-)
-async def import_households(
-    request: Request,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    runtime: Runtime,
-    dry_run: DryRun = False,
-    commune_code: OnlyCommune = None,
-) -> ImportReport:
-    """Register households from a CSV, JSON or NDJSON file: all valid or nothing written."""
-    scope = ImportScope(principal, SERVICE, "households", commune_code)
-    scope.authorize()
-
-    async def validate(
-        upload: UploadFile, fmt: SourceFormat, errors: ErrorLog, report: ImportReport
-    ) -> None:
-        await _validate_file(session, upload, fmt, _Checks(scope, errors), report)
-
-    async def register(upload: UploadFile, fmt: SourceFormat, report: ImportReport) -> None:
-        await _import_file(session, upload, fmt, runtime.pseudonyms, report)
-
-    return await two_pass_import(
-        request,
-        task="households.import",
-        unit="household",
-        dry_run=dry_run,
-        validate=validate,
-        write=register,
     )

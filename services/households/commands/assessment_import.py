@@ -36,40 +36,32 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Request
 from pydantic import Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from services.households.assessments import Assessed, assess, record_assessments
+from services.households.commands.assessments import Assessed, assess, record_assessments
 from services.households.models import Assessment, Household, Review
 from services.households.schemas import AssessmentIn
-from shared.auth import CurrentPrincipal
 from shared.bulk import (
-    IMPORT_REQUEST_BODY,
-    IMPORT_RESPONSES,
-    DryRun,
     ErrorLog,
     ImportReport,
     ImportScope,
     MalformedFile,
-    OnlyCommune,
     Record,
     SourceFormat,
     record_chunks,
     scalars_where_in,
-    two_pass_import,
     validate_record,
     write_chunks,
 )
+from shared.import_routes import ImportCall
 from shared.inputs import ResourceId
 from shared.observability import progress_logger
 from shared.problems import RuleViolation
-from shared.service import SessionDep
 
-SERVICE = "households"
 #: Rows per transaction of the import pass (and per query of the validation pass).
 CHUNK_ROWS = 500
 #: CSV columns: the required ones, then those that may be left out of the header.
@@ -85,8 +77,6 @@ CSV_COLUMNS = (
     "recorded_class",
     "override_reason",
 )
-
-router = APIRouter(tags=["imports"])
 
 
 class AssessmentRow(AssessmentIn):
@@ -264,13 +254,15 @@ class _Validation:
             )
 
 
-async def _validate_file(
-    session: AsyncSession,
+async def validate_file(
+    call: ImportCall,
     upload: UploadFile,
     fmt: SourceFormat,
-    validation: _Validation,
+    errors: ErrorLog,
     report: ImportReport,
 ) -> None:
+    """The validation pass: every row checked, nothing written, errors into ``errors``."""
+    session, validation = call.session, _Validation(call.scope, errors)
     with progress_logger("households.assessments_import.validate", every=10_000) as progress:
         async with aclosing(_surveys(upload, fmt, validation.errors, report)) as chunks:
             async for surveys in chunks:
@@ -302,17 +294,14 @@ async def _import_chunk(
     return len(assessed)
 
 
-async def _import_file(
-    session: AsyncSession,
-    upload: UploadFile,
-    fmt: SourceFormat,
-    scope: ImportScope,
-    report: ImportReport,
+async def import_file(
+    call: ImportCall, upload: UploadFile, fmt: SourceFormat, report: ImportReport
 ) -> None:
+    """The write pass: record the file's surveys not recorded yet, a chunk at a time."""
     errors = ErrorLog()
 
     async def record(surveys: Sequence[Survey]) -> int:
-        return await _import_chunk(session, surveys, scope, errors)
+        return await _import_chunk(call.session, surveys, call.scope, errors)
 
     await write_chunks(
         _surveys(upload, fmt, errors),
@@ -322,39 +311,4 @@ async def _import_file(
         task="households.assessments_import.record",
         line_of=lambda s: s.line,
         clashes=(RuleViolation, IntegrityError),
-    )
-
-
-@router.post(
-    "/imports/assessments",
-    response_model=ImportReport,
-    openapi_extra=IMPORT_REQUEST_BODY,
-    responses=IMPORT_RESPONSES,
-)
-async def import_assessments(
-    request: Request,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    dry_run: DryRun = False,
-    commune_code: OnlyCommune = None,
-) -> ImportReport:
-    """Record surveys from a CSV, JSON or NDJSON file: all valid or nothing written."""
-    scope = ImportScope(principal, SERVICE, "assessments", commune_code)
-    scope.authorize()
-
-    async def validate(
-        upload: UploadFile, fmt: SourceFormat, errors: ErrorLog, report: ImportReport
-    ) -> None:
-        await _validate_file(session, upload, fmt, _Validation(scope, errors), report)
-
-    async def record(upload: UploadFile, fmt: SourceFormat, report: ImportReport) -> None:
-        await _import_file(session, upload, fmt, scope, report)
-
-    return await two_pass_import(
-        request,
-        task="households.assessments_import",
-        unit="assessment",
-        dry_run=dry_run,
-        validate=validate,
-        write=record,
     )

@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.households.domain import (
-    PovertyClass,
+from services.households.domain import PovertyClass
+from services.households.review.domain import (
     ReviewPolicy,
     ReviewRuleViolation,
     ReviewStage,
-    add_working_days,
     application_decision_due,
     assert_transition,
     can_register_escape,
@@ -24,8 +23,8 @@ from services.households.domain import (
     next_stage_after_meeting,
     posting_period_end,
     recognition_blockers,
-    working_days_between,
 )
+from shared.workdays import add_working_days, working_days_between
 
 POLICY = ReviewPolicy()
 # 2024-09-02 (Mon) is Vietnam's National Day; 2024-09-03 (Tue) was also a day off that year.

@@ -1,57 +1,50 @@
-"""The ways a household's class changes outside the periodic review, over HTTP: a regular
-review on application (monthly) and a voluntary registration to leave poverty.
+"""The ways a household's class changes outside the periodic review: a regular review on
+application (monthly) and a voluntary registration to leave poverty.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.households.domain import (
-    PovertyClass,
+from services.households.commands import reclassify
+from services.households.domain import PovertyClass
+from services.households.events import ApplicationDecided, ApplicationReceived, EscapeRegistered
+from services.households.models import Application, Assessment, Household, platform
+from services.households.records import get_household
+from services.households.review.domain import (
+    ReviewConfig,
     application_decision_due,
     can_register_escape,
     fall_into_poverty_due,
 )
-from services.households.events import ApplicationDecided, ApplicationReceived, EscapeRegistered
-from services.households.models import Application, Assessment, Household, platform
-from services.households.operations import reclassify
-from services.households.review_queries import SERVICE, CommuneQuery, Config, writable_household
-from services.households.review_schemas import (
+from services.households.review.records import open_case, writable_household
+from services.households.review.schemas import (
     ApplicationIn,
     ApplicationOut,
     DecisionIn,
     EscapeIn,
     EscapeOut,
 )
-from shared.auth import CurrentPrincipal, authorize_read, authorize_write, readable_communes
+from services.households.review.views import application_view
+from services.households.settings import SERVICE
+from shared.auth import Principal, authorize_write
 from shared.outbox import append_event
-from shared.problems import Conflict, NotFound, RuleViolation, problem_responses
-from shared.service import ResourceId, SessionDep
+from shared.problems import Conflict, RuleViolation
 
-router = APIRouter(tags=["reviews"])
 # Recorded classes by name; "unclassified" is absent, so it can never register an escape.
 _ESCAPE_FROM = {poverty_class.value: poverty_class for poverty_class in PovertyClass}
 
 
-@router.post(
-    "/households/{household_id}/escape-registrations",
-    status_code=status.HTTP_201_CREATED,
-    response_model=EscapeOut,
-    responses=problem_responses(403, 404),
-)
 async def register_escape(
-    household_id: ResourceId, body: EscapeIn, principal: CurrentPrincipal, session: SessionDep
+    session: AsyncSession, principal: Principal, household_id: str, body: EscapeIn
 ) -> EscapeOut:
     """A poor or near-poor household registers voluntarily to leave poverty."""
     async with session.begin():
-        household = await session.get(Household, household_id, with_for_update=True)
-        if household is None:
-            raise NotFound(f"household {household_id} does not exist")
+        household = await get_household(session, household_id, for_update=True)
         authorize_write(principal, SERVICE, household.commune_code)
         from_class = household.poverty_class
         if from_class not in _ESCAPE_FROM or not can_register_escape(_ESCAPE_FROM[from_class]):
@@ -94,36 +87,8 @@ async def register_escape(
     )
 
 
-# --- regular review: applications ------------------------------------------------------------
-
-
-def _application_view(application: Application, today: date) -> ApplicationOut:
-    decided = application.decided_on
-    return ApplicationOut(
-        application_id=application.id,
-        household_id=application.household_id,
-        commune_code=application.commune_code,
-        kind=application.kind,
-        received_on=application.received_on,
-        due_on=application.due_on,
-        status=application.status,
-        overdue=decided is None and application.due_on < today,
-        decided_on=decided,
-        outcome=application.outcome,
-        on_time=None if decided is None else decided <= application.due_on,
-        reason=application.reason,
-        assessment_id=application.assessment_id,
-    )
-
-
-@router.post(
-    "/applications",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ApplicationOut,
-    responses=problem_responses(403, 409),
-)
 async def receive_application(
-    body: ApplicationIn, principal: CurrentPrincipal, session: SessionDep, config: Config
+    session: AsyncSession, principal: Principal, body: ApplicationIn, config: ReviewConfig
 ) -> ApplicationOut:
     """Receive a regular-review application; due_on is when its decision is due."""
     async with session.begin():
@@ -174,25 +139,22 @@ async def receive_application(
             ),
             household.id,
         )
-    return _application_view(application, date.today())
+    return application_view(application, date.today())
 
 
-@router.post(
-    "/applications/{application_id}/decision",
-    response_model=ApplicationOut,
-    responses=problem_responses(403, 404, 409),
-)
 async def decide_application(
-    application_id: ResourceId, body: DecisionIn, principal: CurrentPrincipal, session: SessionDep
+    session: AsyncSession, principal: Principal, application_id: str, body: DecisionIn
 ) -> ApplicationOut:
     """Approve an application (the household takes the assessment's class) or refuse it."""
     async with session.begin():
-        application = await session.get(Application, application_id, with_for_update=True)
-        if application is None:
-            raise NotFound(f"application {application_id} does not exist")
-        authorize_write(principal, SERVICE, application.commune_code)
-        if application.status != "open":
-            raise Conflict(f"application {application.id} was decided on {application.decided_on}")
+        application = await open_case(
+            session,
+            principal,
+            Application,
+            application_id,
+            kind="application",
+            closed=lambda decided: f"was decided on {decided.decided_on}",
+        )
         if body.decided_on < application.received_on:
             raise RuleViolation(
                 f"decided_on {body.decided_on.isoformat()} is before the "
@@ -232,11 +194,11 @@ async def decide_application(
                 basis="regular_review",
                 assessment_id=assessment.id,
             )
-    return _application_view(application, date.today())
+    return application_view(application, date.today())
 
 
 async def _deciding_assessment(
-    session: SessionDep, application: Application, body: DecisionIn
+    session: AsyncSession, application: Application, body: DecisionIn
 ) -> Assessment | None:
     """The assessment named by the decision: 422 unless it surveyed this household between the
     application and the decision."""
@@ -257,29 +219,3 @@ async def _deciding_assessment(
             field="body.assessment_id",
         )
     return assessment
-
-
-@router.get("/applications", response_model=list[ApplicationOut], responses=problem_responses(403))
-async def list_applications(
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    commune_code: CommuneQuery = None,
-    status_: Annotated[Literal["open", "decided"] | None, Query(alias="status")] = None,
-    overdue: Annotated[bool | None, Query(description="true: open past their due day")] = None,
-) -> list[ApplicationOut]:
-    """Applications the caller may read: the worklist, oldest first."""
-    authorize_read(principal, SERVICE, commune_code)
-    today = date.today()
-    query = select(Application).order_by(Application.received_on, Application.id)
-    allowed = readable_communes(principal)
-    if allowed is not None:
-        query = query.where(Application.commune_code.in_(allowed))
-    if commune_code:
-        query = query.where(Application.commune_code == commune_code)
-    if status_:
-        query = query.where(Application.status == status_)
-    if overdue is True:
-        query = query.where(Application.status == "open", Application.due_on < today)
-    elif overdue is False:
-        query = query.where((Application.status != "open") | (Application.due_on >= today))
-    return [_application_view(a, today) for a in (await session.execute(query)).scalars()]

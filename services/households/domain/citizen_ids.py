@@ -1,5 +1,6 @@
-"""Pure rules of the households service: citizen IDs here, poverty standards and review rules
-re-exported from `standards` and `review_rules`. Standard library only; no I/O.
+"""Citizen IDs (CCCD): what a well-formed one encodes, and whether it agrees with a person.
+
+Pure: standard library only; no I/O.
 """
 
 from __future__ import annotations
@@ -8,76 +9,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
-
-from services.households.review_rules import (
-    REVIEW_TRANSITIONS,
-    MeetingOutcome,
-    ReviewPolicy,
-    ReviewRuleViolation,
-    ReviewStage,
-    application_decision_due,
-    assert_transition,
-    can_register_escape,
-    fall_into_poverty_due,
-    in_periodic_window,
-    meeting_outcome,
-    next_stage_after_meeting,
-    posting_period_end,
-    recognition_blockers,
-)
-from services.households.standards import (
-    STANDARDS,
-    Area,
-    Classification,
-    ClassificationRule,
-    MiddleIncomeBand,
-    PovertyClass,
-    PovertyStandard,
-    UnknownIndicator,
-    UnknownStandard,
-    classify,
-    standard_by_code,
-    standard_for,
-)
-from shared.workdays import add_working_days, is_working_day, working_days_between
-
-__all__ = [
-    "PROVINCE_CODES",
-    "REVIEW_TRANSITIONS",
-    "STANDARDS",
-    "Area",
-    "CitizenIdParts",
-    "Classification",
-    "ClassificationRule",
-    "InvalidCitizenId",
-    "MeetingOutcome",
-    "MiddleIncomeBand",
-    "PovertyClass",
-    "PovertyStandard",
-    "ReviewPolicy",
-    "ReviewRuleViolation",
-    "ReviewStage",
-    "UnknownIndicator",
-    "UnknownStandard",
-    "add_working_days",
-    "application_decision_due",
-    "assert_transition",
-    "can_register_escape",
-    "citizen_id_province",
-    "classify",
-    "fall_into_poverty_due",
-    "in_periodic_window",
-    "is_working_day",
-    "meeting_outcome",
-    "next_stage_after_meeting",
-    "parse_citizen_id",
-    "posting_period_end",
-    "recognition_blockers",
-    "standard_by_code",
-    "standard_for",
-    "validate_citizen_id",
-    "working_days_between",
-]
 
 # The 63 pre-July-2025 provinces, codes of Circular 07/2016/TT-BCA. IDs keep the code they were
 # issued with, so this table stays valid for existing IDs after the 2025 merger; codes used for

@@ -29,7 +29,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from services.households.app import HouseholdsSettings, create
+from services.households.app import create
+from services.households.settings import HouseholdsSettings
 from shared.localbroker import free_port
 from tests import factories
 from tests.support import bearer, token

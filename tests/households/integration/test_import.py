@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from services.households.app import create
-from services.households.imports import CSV_COLUMNS
+from services.households.commands.household_import import CSV_COLUMNS
 from shared.events import topic_for
 from tests import factories
 from tests.support import bearer, households_settings, read_events, running_app, token

@@ -1,4 +1,4 @@
-"""Complaints about a review result or a classification, over HTTP.
+"""Complaints about a review result or a classification: filing and resolving them.
 
 An open complaint on a review blocks its recognition; an upheld one may correct the class the
 review gives the household, or, once the review is recognised, reclassify it at once.
@@ -8,61 +8,35 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.households.commands import reclassify
 from services.households.events import ComplaintFiled, ComplaintResolved
 from services.households.models import Complaint, Household, Review, platform
-from services.households.operations import reclassify
-from services.households.review_queries import (
-    SERVICE,
-    CommuneQuery,
-    Config,
-    complaint_view,
+from services.households.review.domain import ReviewConfig
+from services.households.review.records import (
     listed_household_ids,
+    open_case,
     review_classes,
     writable_household,
 )
-from services.households.review_schemas import ComplaintIn, ComplaintOut, ResolutionIn
-from shared.auth import CurrentPrincipal, authorize_read, authorize_write, readable_communes
+from services.households.review.schemas import ComplaintIn, ComplaintOut, ResolutionIn
+from services.households.review.views import complaint_view
+from shared.auth import Principal
 from shared.outbox import append_event
-from shared.problems import Conflict, NotFound, RuleViolation, problem_responses
-from shared.service import ResourceId, SessionDep
-
-router = APIRouter(tags=["reviews"])
+from shared.problems import RuleViolation
 
 
-@router.post(
-    "/complaints",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ComplaintOut,
-    responses=problem_responses(403),
-)
 async def file_complaint(
-    body: ComplaintIn, principal: CurrentPrincipal, session: SessionDep, config: Config
+    session: AsyncSession, principal: Principal, body: ComplaintIn, config: ReviewConfig
 ) -> ComplaintOut:
     """Receive a household's complaint; an open complaint on a review blocks its recognition."""
     async with session.begin():
         household = await writable_household(
             session, principal, body.household_id, "body.household_id"
         )
-        follows, what = household.registered_on, "the household was registered"
-        if body.review_id is not None:
-            review = await session.get(Review, body.review_id)
-            if review is None or review.commune_code != household.commune_code:
-                raise RuleViolation(
-                    f"review {body.review_id} does not exist in commune {household.commune_code}",
-                    field="body.review_id",
-                )
-            if household.id not in await listed_household_ids(session, review.id):
-                raise RuleViolation(
-                    f"household {household.id} is not listed in review "
-                    f"{review.id}: list it first, or complain without review_id",
-                    field="body.review_id",
-                )
-            follows, what = review.opened_on, "the review opened"
+        follows, what = await _filing_follows(session, household, body)
         if body.filed_on < follows:
             raise RuleViolation(
                 f"filed_on {body.filed_on.isoformat()} is before {what} ({follows.isoformat()})",
@@ -95,24 +69,21 @@ async def file_complaint(
     return complaint_view(complaint, date.today())
 
 
-@router.post(
-    "/complaints/{complaint_id}/resolution",
-    response_model=ComplaintOut,
-    responses=problem_responses(403, 404, 409),
-)
 async def resolve_complaint(
-    complaint_id: ResourceId, body: ResolutionIn, principal: CurrentPrincipal, session: SessionDep
+    session: AsyncSession, principal: Principal, complaint_id: str, body: ResolutionIn
 ) -> ComplaintOut:
     """Answer a complaint; an upheld one may correct the household's class."""
     # The correction waits for recognition while the review is pending; otherwise (review
     # recognised, or no review) it reclassifies the household at once.
     async with session.begin():
-        complaint = await session.get(Complaint, complaint_id, with_for_update=True)
-        if complaint is None:
-            raise NotFound(f"complaint {complaint_id} does not exist")
-        authorize_write(principal, SERVICE, complaint.commune_code)
-        if complaint.status != "open":
-            raise Conflict(f"complaint {complaint.id} was resolved on {complaint.resolved_on}")
+        complaint = await open_case(
+            session,
+            principal,
+            Complaint,
+            complaint_id,
+            kind="complaint",
+            closed=lambda resolved: f"was resolved on {resolved.resolved_on}",
+        )
         if body.resolved_on < complaint.filed_on:
             raise RuleViolation(
                 f"resolved_on {body.resolved_on.isoformat()} is before the "
@@ -132,21 +103,7 @@ async def resolve_complaint(
         complaint.status, complaint.resolved_on = "resolved", body.resolved_on
         complaint.outcome, complaint.resolution_note = body.outcome, body.note
         complaint.corrected_class, complaint.class_changed = corrected, changed
-        await append_event(
-            session,
-            platform,
-            ComplaintResolved(
-                complaint_id=complaint.id,
-                household_id=household.id,
-                commune_code=complaint.commune_code,
-                review_id=complaint.review_id,
-                filed_on=complaint.filed_on,
-                resolved_on=body.resolved_on,
-                outcome=body.outcome,
-                class_changed=changed,
-            ),
-            household.id,
-        )
+        await append_event(session, platform, _resolved(complaint, body, changed), household.id)
         if changed and corrected is not None and not pending:
             await reclassify(
                 session,
@@ -161,8 +118,44 @@ async def resolve_complaint(
     return complaint_view(complaint, date.today())
 
 
+async def _filing_follows(
+    session: AsyncSession, household: Household, body: ComplaintIn
+) -> tuple[date, str]:
+    """The day a complaint may not be filed before, and what happened on it; 422 when the
+    review it names is not one listing the household."""
+    if body.review_id is None:
+        return household.registered_on, "the household was registered"
+    review = await session.get(Review, body.review_id)
+    if review is None or review.commune_code != household.commune_code:
+        raise RuleViolation(
+            f"review {body.review_id} does not exist in commune {household.commune_code}",
+            field="body.review_id",
+        )
+    if household.id not in await listed_household_ids(session, review.id):
+        raise RuleViolation(
+            f"household {household.id} is not listed in review "
+            f"{review.id}: list it first, or complain without review_id",
+            field="body.review_id",
+        )
+    return review.opened_on, "the review opened"
+
+
+def _resolved(complaint: Complaint, body: ResolutionIn, changed: bool) -> ComplaintResolved:
+    """The complaint_resolved event of a complaint resolved as `body` says."""
+    return ComplaintResolved(
+        complaint_id=complaint.id,
+        household_id=complaint.household_id,
+        commune_code=complaint.commune_code,
+        review_id=complaint.review_id,
+        filed_on=complaint.filed_on,
+        resolved_on=body.resolved_on,
+        outcome=body.outcome,
+        class_changed=changed,
+    )
+
+
 async def _class_in_question(
-    session: SessionDep, household: Household, review: Review | None
+    session: AsyncSession, household: Household, review: Review | None
 ) -> tuple[str, bool]:
     """The class a correction would replace, and whether it waits for the review's recognition
     (true while the review is not recognised yet)."""
@@ -170,27 +163,3 @@ async def _class_in_question(
         return household.poverty_class, False
     listed = (await review_classes(session, review)).get(household.id)
     return (listed.poverty_class if listed else None) or household.poverty_class, True
-
-
-@router.get("/complaints", response_model=list[ComplaintOut], responses=problem_responses(403))
-async def list_complaints(
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    commune_code: CommuneQuery = None,
-    status_: Annotated[Literal["open", "resolved"] | None, Query(alias="status")] = None,
-    review_id: ResourceId | None = None,
-) -> list[ComplaintOut]:
-    """Complaints the caller may read, oldest first."""
-    authorize_read(principal, SERVICE, commune_code)
-    query = select(Complaint).order_by(Complaint.filed_on, Complaint.id)
-    allowed = readable_communes(principal)
-    if allowed is not None:
-        query = query.where(Complaint.commune_code.in_(allowed))
-    if commune_code:
-        query = query.where(Complaint.commune_code == commune_code)
-    if status_:
-        query = query.where(Complaint.status == status_)
-    if review_id:
-        query = query.where(Complaint.review_id == review_id)
-    today = date.today()
-    return [complaint_view(c, today) for c in (await session.execute(query)).scalars()]

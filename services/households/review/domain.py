@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
-from services.households.standards import PovertyClass
+from services.households.domain.standards import PovertyClass
 from shared.workdays import (
     add_working_days,
     posting_end,
@@ -266,3 +266,26 @@ def assert_transition(current: ReviewStage, target: ReviewStage) -> None:
 def can_register_escape(current_class: PovertyClass) -> bool:
     """Only poor and near-poor households may register voluntarily to leave poverty."""
     return current_class in (PovertyClass.POOR, PovertyClass.NEAR_POOR)
+
+
+# Leaving poverty means a better class than poor or near-poor; middle-income and not-poor are
+# both out of poverty, so neither counts as escaping from the other.
+_POVERTY_RANK = {"poor": 0, "near_poor": 1, "middle_income": 2, "not_poor": 2}
+
+
+def escapes_poverty(from_class: str, to_class: str) -> bool:
+    """True when a poor or near-poor household moves to a better class."""
+    return (
+        from_class in ("poor", "near_poor")
+        and _POVERTY_RANK.get(to_class, -1) > _POVERTY_RANK[from_class]
+    )
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """The review policy and the deadlines around it, as configured for this deployment."""
+
+    policy: ReviewPolicy
+    holidays: frozenset[date]
+    complaint_resolution_days: int
+    enforce_periodic_window: bool

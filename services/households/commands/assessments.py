@@ -12,50 +12,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.households.domain import (
-    Classification,
-    UnknownIndicator,
-    UnknownStandard,
-    classify,
-    standard_by_code,
-    standard_for,
-)
+from services.households.classification import classification
+from services.households.domain import standard_by_code
 from services.households.events import HouseholdAssessed
 from services.households.models import Assessment, Household, Review, platform
-from services.households.review_rules import ReviewStage
+from services.households.records import get_household
+from services.households.review.domain import ReviewStage
 from services.households.schemas import AssessmentIn, AssessmentOut
+from services.households.settings import SERVICE
+from services.households.views import assessment_view
+from shared.auth import Principal, authorize_write
 from shared.bulk import column_values
 from shared.outbox import append_events
 from shared.problems import RuleViolation
 
 #: Stages of a review after which its surveys are closed.
 _CLOSED_STAGES = (ReviewStage.POSTED.value, ReviewStage.RECOGNISED.value)
-
-
-def classification(
-    standard_code: str | None, on_date: date, area: str, income: int, deprived: Sequence[str]
-) -> Classification:
-    """The class under ``standard_code`` (default: the standard in force on ``on_date``);
-    a 422 naming the input at fault when the standard or an indicator is not known."""
-    try:
-        standard = standard_by_code(standard_code) if standard_code else standard_for(on_date)
-    except UnknownStandard as exc:
-        raise RuleViolation(str(exc), field="body.standard_code") from exc
-    except ValueError as exc:
-        raise RuleViolation(str(exc), field="body.assessed_on") from exc
-    if not standard.in_force(on_date):
-        raise RuleViolation(
-            f"standard {standard.code} is not in force on {on_date}", field="body.standard_code"
-        )
-    try:
-        return classify(standard, area, income, list(deprived), on=on_date)
-    except UnknownIndicator as exc:
-        raise RuleViolation(str(exc), field="body.deprived_indicators") from exc
 
 
 def _check_review(review_id: str | None, review: Review | None, household: Household) -> None:
@@ -145,8 +121,14 @@ async def record_assessments(session: AsyncSession, assessed: Sequence[Assessed]
             item.review.stage = ReviewStage.SURVEYING.value
 
 
-def assessment_view(assessment: Assessment) -> AssessmentOut:
-    return AssessmentOut(
-        assessment_id=assessment.id,
-        **{k: getattr(assessment, k) for k in AssessmentOut.model_fields if k != "assessment_id"},
-    )
+async def assess_household(
+    session: AsyncSession, principal: Principal, household_id: str, body: AssessmentIn
+) -> AssessmentOut:
+    """Record one survey of the household, classified by the standard in force."""
+    async with session.begin():
+        household = await get_household(session, household_id)
+        authorize_write(principal, SERVICE, household.commune_code)
+        review = await session.get(Review, body.review_id) if body.review_id else None
+        assessed = assess(household, review, body)
+        await record_assessments(session, [assessed])
+    return assessment_view(assessed.assessment)

@@ -1,7 +1,9 @@
-"""Write operations shared by the API, the review process and bulk import.
+"""The registry's write path: registering households and members, reading personal data
+(an audited read, so it publishes an event), and changing a household's recognised class.
 
-Each function works inside the caller's transaction and appends the resulting events to
-the outbox in that same transaction.
+The commands (`create_household`, `add_member`, `read_personal_data`) open their own
+transaction; the helpers below them, shared with the review process and the bulk import,
+work inside the caller's transaction and append their events to its outbox.
 """
 
 from __future__ import annotations
@@ -11,29 +13,97 @@ from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.households.events import HouseholdReclassified, HouseholdRegistered, PersonAdded
+from services.households.domain import is_ethnic_minority
+from services.households.events import (
+    HouseholdReclassified,
+    HouseholdRegistered,
+    PersonAdded,
+    PersonalDataRead,
+)
 from services.households.models import Household, Person, platform
-from services.households.schemas import HouseholdIn, HouseholdOut, MemberOut, PersonIn
+from services.households.records import get_household
+from services.households.schemas import HouseholdIn, HouseholdOut, PersonalDataOut, PersonIn
+from services.households.settings import SERVICE
+from services.households.views import household_view
+from shared.auth import Principal, Role, authorize_write
 from shared.events import EventPayload
-from shared.outbox import append_events
-from shared.problems import Conflict, NotFound
+from shared.outbox import append_event, append_events
+from shared.problems import Conflict, Forbidden, NotFound
 from shared.pseudonym import Pseudonymizer
 
-#: Ethnic groups counted as minorities (everyone but the Kinh majority).
-MAJORITY_ETHNICITY = "kinh"
+#: Roles that may read a person's name, citizen ID and address.
+_PERSONAL_DATA_READERS = (Role.OPERATOR, Role.ADMIN, Role.SERVICE, Role.INSPECTOR)
 
 
-def is_ethnic_minority(ethnicity: str) -> bool:
-    return ethnicity.strip().lower() != MAJORITY_ETHNICITY
+async def create_household(
+    session: AsyncSession, principal: Principal, body: HouseholdIn, pseudonyms: Pseudonymizer
+) -> HouseholdOut:
+    """Register a household with its members; 409 when a citizen ID or reference is taken."""
+    authorize_write(principal, SERVICE, body.commune_code)
+    try:
+        async with session.begin():
+            household, persons = await register_household(session, body, pseudonyms)
+    except IntegrityError as exc:  # a concurrent registration took the citizen ID first
+        raise Conflict("a citizen ID or household reference is already registered") from exc
+    return household_view(household, persons)
 
 
-async def get_household(session: AsyncSession, household_id: str) -> Household:
-    household = await session.get(Household, household_id)
-    if household is None:
-        raise NotFound(f"household {household_id} does not exist")
-    return household
+async def add_member(
+    session: AsyncSession,
+    principal: Principal,
+    household_id: str,
+    member: PersonIn,
+    pseudonyms: Pseudonymizer,
+) -> None:
+    """Add a person to a household and publish person_added."""
+    async with session.begin():
+        household = await get_household(session, household_id)
+        authorize_write(principal, SERVICE, household.commune_code)
+        await refuse_duplicate_citizen_ids(session, [member], field_prefix="body")
+        person, event = new_person(household, member, pseudonyms)
+        session.add(person)
+        await append_event(session, platform, event, household.id)
+
+
+async def read_personal_data(
+    session: AsyncSession, principal: Principal, person_id: str, purpose: str
+) -> PersonalDataOut:
+    """Name, citizen ID and address of one person, the read recorded as personal_data_read."""
+    if principal.role not in _PERSONAL_DATA_READERS:
+        raise Forbidden("this role may not read personal data")
+    async with session.begin():
+        person = await session.get(Person, person_id)
+        if person is None:
+            raise NotFound(f"person {person_id} does not exist")
+        household = await get_household(session, person.household_id)
+        if principal.role == Role.OPERATOR:
+            authorize_write(principal, SERVICE, household.commune_code)
+        await append_event(
+            session,
+            platform,
+            PersonalDataRead(
+                person_id=person.id,
+                household_id=household.id,
+                commune_code=household.commune_code,
+                reader_subject=principal.subject,
+                reader_role=str(principal.role),
+                purpose=purpose,
+            ),
+            household.id,
+        )
+    return PersonalDataOut(
+        person_id=person.id,
+        household_id=household.id,
+        full_name=person.full_name,
+        sex=person.sex,
+        date_of_birth=person.date_of_birth,
+        ethnicity=person.ethnicity,
+        citizen_id=person.citizen_id,
+        address=household.address,
+    )
 
 
 async def refuse_duplicate_citizen_ids(
@@ -183,30 +253,3 @@ async def reclassify(
     household.class_since = effective_date
     await append_events(session, platform, [(event, household.id)])
     return True
-
-
-def household_view(household: Household, persons: Sequence[Person]) -> HouseholdOut:
-    """A household without personal data (names and citizen IDs need the audited endpoint)."""
-    return HouseholdOut(
-        household_id=household.id,
-        commune_code=household.commune_code,
-        village=household.village,
-        area=household.area,
-        poverty_class=household.poverty_class,
-        class_standard_code=household.class_standard_code,
-        class_since=household.class_since,
-        registered_on=household.registered_on,
-        independent_since_year=household.independent_since_year,
-        external_ref=household.external_ref,
-        members=[
-            MemberOut(
-                person_id=p.id,
-                sex=p.sex,
-                date_of_birth=p.date_of_birth,
-                ethnicity=p.ethnicity,
-                relation_to_head=p.relation_to_head,
-                citizen_pseudonym=p.citizen_pseudonym,
-            )
-            for p in persons
-        ],
-    )
