@@ -241,11 +241,6 @@ class Platform:
     def state_path(self) -> Path:
         return self.data_dir / STATE_FILE
 
-    def jwt_secret(self) -> str:
-        secret = jwt_secret(self.data_dir, create=True)
-        assert secret is not None  # created when absent
-        return secret
-
     def restart_service(self, name: str) -> None:
         """Start ``name`` again in place of its exited process (the supervisor's hook)."""
         index = next(i for i, s in enumerate(self.running) if s.name == name)

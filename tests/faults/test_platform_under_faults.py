@@ -6,7 +6,8 @@ flows, in turn:
 
 1. ``kill -9`` of each service: the launcher's supervisor restarts it.
 2. ``kill -9`` of the embedded broker (memory storage: it comes back empty): the supervisor
-   restarts it and has every service publish its outbox again.
+   stops every service, restarts the broker, then the services, which republish their
+   outboxes; consumers read the new log from its start.
 3. A crash restart (``pg_ctl restart -m immediate``) of the PostgreSQL server households
    writes to: a private server (initdb/pg_ctl in a temp dir, free port), never the machine's
    shared cluster.
@@ -21,6 +22,7 @@ signed tree head and its consistency with the head verified before the faults.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,7 +48,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 
 SERVICES = ("households", "employment", "insurance", "housing", "audit")
 CONSUMERS = ("employment", "insurance", "housing", "audit")
-WRITES_BETWEEN_FAULTS = 8
+WRITES_BETWEEN_FAULTS = 5
 CONVERGE_SECONDS = 150
 
 
@@ -186,7 +188,7 @@ def test_nothing_acknowledged_is_lost_or_applied_twice_under_faults(
     while any(row.lost for row in rows) and time.monotonic() < deadline:
         time.sleep(1)
         rows = tally(platform, postgres, small_disk, stream.acknowledged)
-    print(f"\n{stream.refused} write(s) refused during faults, none acknowledged then lost?")
+    print(f"\n{len(stream.acknowledged)} registrations acknowledged, {stream.refused} refused")
     print(checker.table(rows))
     assert all(row.verdict == "valid" for row in rows), checker.table(rows)
 
@@ -202,6 +204,6 @@ def test_nothing_acknowledged_is_lost_or_applied_twice_under_faults(
     status = platform.ansinh("status", "--data-dir", str(platform.data_dir))
     for name in (*SERVICES, "broker"):
         line = next(row for row in status.stdout.splitlines() if row.startswith(f"{name} "))
-        assert "1 restart(s)" in line and "killed by SIGKILL" in line, line
+        assert re.search(r"\b[1-9]\d* restart\(s\)", line) and "killed by SIGKILL" in line, line
     if small_disk is None:
         pytest.skip("ran every fault but the full disk: mounting a tmpfs is not permitted here")
