@@ -5,7 +5,8 @@ For each record, in ONE database transaction: insert (consumer, event id) into t
 service's outbox. Offsets are committed only after that commit, so a crash anywhere means
 redelivery, and redelivery is harmless. A record that is not a valid event, or whose
 handler keeps failing after bounded retries, goes to ``ansinh.dlq.<group>`` with the error
-in headers; the consumer moves on.
+in headers; the consumer moves on. A database that cannot take writes (down, restarting,
+full) is waited for instead: it says nothing about the event.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ from shared.kafka import ensure_topics, new_consumer
 from shared.observability import context_from_headers, get_logger, tracer
 from shared.outbox import PlatformTables, append_events
 from shared.prefetch import Prefetch, prefetch
+from shared.problems import is_storage_unavailable
 
 log = get_logger(__name__)
+
+#: The longest wait between tries while the database cannot take writes.
+STORAGE_RETRY_MAX_SECONDS = 5.0
 
 
 @dataclass
@@ -256,7 +261,10 @@ class EventConsumer:
             pending = pending[committed:]
             if failed and pending:
                 tried = 2 if pending[0].event.id == failed_together else 1
-                outcomes.append(await self._apply_with_retries(pending[0], tried=tried))
+                outcome = await self._apply_with_retries(pending[0], tried=tried)
+                if outcome is None:  # stopped while the database was unavailable
+                    break
+                outcomes.append(outcome)
                 pending = pending[1:]
         # Offsets may only move past the first record not yet applied.
         return records.index(pending[0].record) if pending else len(records)
@@ -358,12 +366,19 @@ class EventConsumer:
             outcomes.append(self._count(item.event.type, "applied" if applied else "duplicate"))
         return len(results), failed
 
-    async def _apply_with_retries(self, item: _Prepared, tried: int = 0) -> str:
-        """Attempts ``tried + 1`` .. ``max_attempts`` alone; then the dead-letter topic."""
+    async def _apply_with_retries(self, item: _Prepared, tried: int = 0) -> str | None:
+        """Attempts ``tried + 1`` .. ``max_attempts`` alone; then the dead-letter topic.
+
+        While the database itself cannot take the write (down, restarting, full) the event
+        is not at fault: it is tried again, with back-off up to ``STORAGE_RETRY_MAX_SECONDS``
+        and without using up attempts, until it applies. None: the consumer stopped first,
+        nothing was applied, the record is read again later.
+        """
         last_error: Exception | None = None
         if tried:
             await asyncio.sleep(self.backoff_seconds)
-        for attempt in range(tried + 1, max(self.max_attempts, tried + 1) + 1):
+        attempt, waits = tried + 1, 0
+        while True:
             with self._observed(item):
                 try:
                     async with self.sessions() as session, session.begin():
@@ -372,9 +387,18 @@ class EventConsumer:
                 except Exception as exc:  # handler or database failure: retry, then dead-letter
                     last_error = exc
                     log.warning("consumer.handler_failed", attempt=attempt, error=repr(exc))
-            if attempt < self.max_attempts:
-                await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
-        assert last_error is not None
+            if is_storage_unavailable(last_error):
+                if self._stopping:
+                    return None
+                waits += 1
+                await asyncio.sleep(
+                    min(STORAGE_RETRY_MAX_SECONDS, self.backoff_seconds * 2 ** min(waits, 8))
+                )
+                continue
+            if attempt >= max(self.max_attempts, tried + 1):
+                break
+            await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+            attempt += 1
         return await self._dead_letter(
             item.record, last_error, attempts=self.max_attempts, ce_type=item.event.type
         )

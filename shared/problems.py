@@ -300,6 +300,28 @@ def is_transient_database_error(exc: BaseException) -> bool:
     return any(m in message for m in _TRANSIENT_SQLITE_MESSAGES)
 
 
+#: SQLSTATE disk_full, and what SQLite says when a write finds no space or the disk fails.
+_STORAGE_FULL_SQLSTATES = frozenset({"53100"})
+_STORAGE_FULL_SQLITE_MESSAGES = ("database or disk is full", "disk i/o error")
+
+
+def is_storage_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot take any write now (down, restarting, busy,
+    out of space), rather than that this write is wrong: worth waiting for, not giving up on."""
+    if isinstance(exc, OSError):  # the connection could not even be opened
+        return True
+    if is_transient_database_error(exc):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    original = exc.orig
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate is not None:
+        return str(sqlstate) in _STORAGE_FULL_SQLSTATES
+    message = str(original).lower()
+    return any(m in message for m in _STORAGE_FULL_SQLITE_MESSAGES)
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     if is_transient_database_error(exc):
         _logger.warning(

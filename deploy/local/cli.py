@@ -23,7 +23,7 @@ from deploy.local.replay import (
     request_replays,
 )
 from deploy.local.scenario.seed import SeedOnStart, seed_command
-from deploy.local.status import platform_ports, probe
+from deploy.local.status import platform_ports, probe, supervision_lines
 from deploy.local.verify import AuditUnreachable, LedgerReport, inspector_token, verify_ledger
 from shared.auth import ALL_COMMUNES, Role, mint_token
 from shared.events import SERVICES
@@ -110,6 +110,8 @@ def status(data_dir: DataDir = Path(".data")) -> None:
                 _count(found.consumer_lag),
             )
     console.print(table)
+    for line in supervision_lines(data_dir):
+        console.print(line, highlight=False, markup=False)
     raise typer.Exit(0 if all_ready else 1)
 
 

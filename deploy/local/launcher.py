@@ -37,6 +37,7 @@ from shared.localbroker import EmbeddedBroker
 JWT_KEY_FILE = "jwt-hs256.key"
 PSEUDONYM_KEY_FILE = "pseudonym-hmac.key"
 STATE_FILE = "platform.json"
+SUPERVISION_KEY = "supervision"  # in the state file: restarts and exit causes, per process
 DEFAULT_BROKER_PORT = 9092
 TOKEN_TTL = timedelta(hours=8)
 LOG_TAIL_LINES = 30
@@ -231,18 +232,26 @@ class Platform:
         self._wait_until_ready()
 
     def supervise(self) -> NoReturn:
-        """Watch the processes; LaunchError when one exits on its own, Ctrl-C interrupts."""
-        while True:
-            for service in self.running:
-                code = service.exit_code()
-                if code is not None:
-                    raise LaunchError(service.failure(f"exited with code {code}"))
-            if self.broker and self.broker.process and self.broker.process.poll() is not None:
-                raise LaunchError(
-                    "the broker exited; last lines of its log:\n"
-                    + log_tail(self.logs_dir / "broker.log")
-                )
-            time.sleep(0.5)
+        """Watch the processes, restarting what exits (deploy/local/supervisor.py); Ctrl-C ends."""
+        from deploy.local.supervisor import Supervisor  # it uses this module's platform
+
+        Supervisor(self).run()
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / STATE_FILE
+
+    def restart_service(self, name: str) -> None:
+        """Start ``name`` again in place of its exited process (the supervisor's hook)."""
+        index = next(i for i, s in enumerate(self.running) if s.name == name)
+        self.running[index].log_file.close()
+        self.running[index] = self._start_service(name)
+
+    def restart_broker(self) -> None:
+        """Start the embedded broker again on its port and create the topics (empty again)."""
+        assert self.broker is not None
+        self.broker.stop()  # reaps the exited process
+        self._start_broker()
 
     def stop(self, exit_code: int) -> int:
         """SIGTERM every service, SIGKILL the ones still up after the timeout, stop the broker."""

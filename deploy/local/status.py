@@ -1,4 +1,5 @@
-"""What ``ansinh status`` reports about each service: readiness, outbox backlog, consumer lag."""
+"""What ``ansinh status`` reports about each service: readiness, outbox backlog, consumer lag,
+and what the launcher's supervisor restarted (how often, the last exit's cause)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from deploy.local.launcher import available_services, read_state, service_port
+from deploy.local.launcher import SUPERVISION_KEY, available_services, read_state, service_port
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,15 @@ def platform_ports(data_dir: Path) -> dict[str, int]:
     if isinstance(ports, dict):
         return {str(name): int(port) for name, port in ports.items()}
     return {name: service_port(name) for name in available_services()}
+
+
+def supervision_lines(data_dir: Path) -> list[str]:
+    """One line per supervised process of the running launcher (restarts, last exit cause)."""
+    state = read_state(data_dir)
+    records = state.get(SUPERVISION_KEY) if state else None
+    if not isinstance(records, dict):
+        return []
+    return [f"{name:<12} {exit_summary(record)}" for name, record in records.items()]
 
 
 def probe(client: httpx.Client, name: str, port: int) -> ServiceStatus:
@@ -79,3 +89,16 @@ def _backlog_and_lag(exposition: str, service: str) -> tuple[int | None, int | N
             elif sample.name == "ansinh_consumer_lag":
                 lag = (lag or 0) + int(sample.value)
     return backlog, lag
+
+
+def exit_summary(record: object) -> str:
+    """One line about a process's supervision record from the state file."""
+    if not isinstance(record, dict):
+        return ""
+    restarts = record.get("restarts", 0)
+    last = record.get("last_exit")
+    text = f"{record.get('state', '?')}, {restarts} restart(s)"
+    if isinstance(last, dict):
+        cause = f"killed by {last['signal']}" if last.get("signal") else f"exit code {last['code']}"
+        text += f", last exit: {cause} at {last.get('at')}"
+    return text

@@ -113,8 +113,9 @@ def wait_until_running(launched: Launched) -> None:
 
 
 @contextlib.contextmanager
-def launch(tmp_path: Path, services: tuple[str, ...]) -> Iterator[Launched]:
-    """`ansinh up` of ``services`` on a fresh data dir and free ports; stopped (or killed) after."""
+def launch(tmp_path: Path, services: tuple[str, ...], *options: str) -> Iterator[Launched]:
+    """`ansinh up` of ``services`` (plus ``options``) on a fresh data dir and free ports;
+    stopped (or killed) after."""
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     broker_port = free_port()
     ports = {name: free_port() for name in services}
@@ -138,6 +139,7 @@ def launch(tmp_path: Path, services: tuple[str, ...]) -> Iterator[Launched]:
                 ",".join(services),
                 "--ready-timeout",
                 "100",
+                *options,
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
