@@ -223,16 +223,25 @@ class TokenVerifier:
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, float]:
+        claims = self.claims(token)
+        return principal_from_claims(claims), float(claims["exp"]) + self.config.leeway_seconds
+
+    def claims(self, token: str, required: Iterable[str] = _REQUIRED_CLAIMS) -> dict[str, Any]:
+        """The claims of ``token`` once its signature, issuer, audience and times check out.
+
+        ``required`` names the claims it must carry (by default those of a platform token;
+        an OpenID Connect ID token is checked with its own list).
+        """
         try:
             key, algorithms = self._key_for(token)
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=algorithms,
                 audience=self.config.audience,
                 issuer=self.config.issuer,
                 leeway=self.config.leeway_seconds,
-                options={"require": _REQUIRED_CLAIMS},
+                options={"require": list(required)},
             )
         except jwt.PyJWKClientConnectionError as exc:
             raise KeySetUnavailableError("signing keys unavailable") from exc
@@ -242,7 +251,7 @@ class TokenVerifier:
                 "token malformed",
             )
             raise AuthenticationError(reason) from exc
-        return principal_from_claims(claims), float(claims["exp"]) + self.config.leeway_seconds
+        return claims
 
     def _key_for(self, token: str) -> tuple[Any, list[str]]:
         if self._jwks is None:
