@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from services.audit import api
 from services.audit.dashboard.routes import routers as dashboard_routers
+from services.audit.dashboard.sign_in import start_sign_in
 from services.audit.handlers import HANDLERS
 from services.audit.models import Base, platform
 from services.audit.monitoring.api import routers as monitoring_routers
@@ -45,7 +46,7 @@ DEFINITION = ServiceDefinition(
     consumers=[
         ConsumerSpec(name="ledger", topics=list(ALL_TOPICS), handlers=HANDLERS, prefetch=PREFETCH)
     ],
-    on_startup=[load_ledger_key, start_monitoring],
+    on_startup=[load_ledger_key, start_monitoring, start_sign_in],
     background=[sign_tree_heads, evaluate_periodically],
 )
 
