@@ -256,11 +256,21 @@ class TokenVerifier:
     def _key_for(self, token: str) -> tuple[Any, list[str]]:
         if self._jwks is None:
             return self.config.jwt_secret, [HS_ALGORITHM]
-        signing_key = self._jwks.get_signing_key_from_jwt(token)
+        signing_key = self._signing_key(self._jwks, token)
         if signing_key.algorithm_name not in JWKS_ALGORITHMS:
             raise jwt.InvalidAlgorithmError(f"JWKS key uses {signing_key.algorithm_name}")
         # Only the key's own algorithm: the token header cannot pick another one.
         return signing_key.key, [signing_key.algorithm_name]
+
+    @staticmethod
+    def _signing_key(jwks: jwt.PyJWKClient, token: str) -> jwt.PyJWK:
+        if jwt.get_unverified_header(token).get("kid") is not None:
+            return jwks.get_signing_key_from_jwt(token)
+        # OIDC Core §10.1: a token may omit kid when the set holds a single signing key.
+        keys = jwks.get_signing_keys()
+        if len(keys) != 1:
+            raise jwt.PyJWKClientError("token names no key and the key set has several")
+        return keys[0]
 
 
 def _string_set(claims: Mapping[str, Any], name: str) -> frozenset[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,16 +18,23 @@ from playwright.async_api import Browser, Route, expect
 
 from services.audit.app import create as create_audit
 from services.households.app import create as create_households
-from tests import factories
-from tests.audit.browser.support import REQUESTED, TO_LOGIN, eventually, log_in, new_page, serving
+from tests.audit.browser.support import (
+    COMMUNE,
+    HEAD_NAME,
+    REQUESTED,
+    TO_LOGIN,
+    eventually,
+    log_in,
+    new_page,
+    register_household,
+    serving,
+)
 from tests.integration.audit_fixtures import audit_settings
 from tests.support import bearer, free_port, households_settings, token
 
 pytestmark = pytest.mark.browser
 T = TypeVar("T")
 
-COMMUNE = factories.COMMUNE_AN_CU  # Xã An Cư: the same code before and after July 2025
-HEAD_NAME = "Nguyễn Văn An"
 SCREENSHOTS = Path("/tmp")
 
 
@@ -42,29 +48,6 @@ class Stack:
 
     def inspector(self) -> str:
         return token(self.data_dir, "inspector", subject="inspector-lan")
-
-
-async def register_household(client: httpx.AsyncClient, operator: str) -> dict[str, Any]:
-    body = factories.household(commune=COMMUNE, members=3)
-    body["members"][0]["full_name"] = HEAD_NAME
-    response = await client.post("/households", json=body, headers=bearer(operator))
-    assert response.status_code == 201, response.text
-    household: dict[str, Any] = response.json()
-    # Recorded as not poor against the standard's verdict: a misclassification finding.
-    assessment = {
-        "assessed_on": date.today().replace(month=3, day=2).isoformat(),
-        "income_per_person_month": 400_000,
-        "deprived_indicators": [],
-        "recorded_class": "not_poor",
-        "override_reason": "recorded as in the village list",
-    }
-    response = await client.post(
-        f"/households/{household['household_id']}/assessments",
-        json=assessment,
-        headers=bearer(operator),
-    )
-    assert response.status_code == 201, response.text
-    return household
 
 
 @pytest.fixture(scope="module")
