@@ -72,6 +72,17 @@ class DashboardRoute(APIRoute):
                 return await handler(request)
             except PageRefused as refused:
                 return refused.response
+            except Forbidden:
+                # An operator asking for another commune's page: a page, not a JSON problem.
+                visit = start_visit(request)
+                return render(
+                    visit,
+                    "message.html",
+                    403,
+                    title_key="refused.title",
+                    message_key="refused.commune",
+                    home=True,
+                )
 
         return answer
 

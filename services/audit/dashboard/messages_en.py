@@ -46,6 +46,7 @@ EN: dict[str, str] = {
     "signout.provider": "Log out at the identity provider",
     "refused.title": "Access refused",
     "refused.role": "Only inspectors, administrators and operators (for their own communes) may use this monitoring dashboard.",
+    "refused.commune": "Your account does not cover this commune: you may read only the communes you are responsible for.",
     "refused.csrf": "The request was refused because it did not come from this page (the anti-forgery token did not match). Reload the page and try again.",
     "refused.keys_unavailable": "Your session cannot be checked right now. Please try again later.",
     "refused.login_again": "Log in again",

@@ -46,6 +46,7 @@ VI: dict[str, str] = {
     "signout.provider": "Đăng xuất khỏi nhà cung cấp định danh",
     "refused.title": "Không có quyền truy cập",
     "refused.role": "Chỉ thanh tra viên, quản trị viên và cán bộ nghiệp vụ (với các xã mình phụ trách) được dùng trang giám sát này.",
+    "refused.commune": "Tài khoản của bạn không phụ trách xã này: bạn chỉ được xem các xã mình phụ trách.",
     "refused.csrf": "Yêu cầu bị từ chối vì không đến từ trang này (mã chống giả mạo không khớp). Hãy tải lại trang và thử lại.",
     "refused.keys_unavailable": "Không kiểm tra được phiên đăng nhập lúc này. Vui lòng thử lại sau.",
     "refused.login_again": "Đăng nhập lại",

@@ -29,6 +29,7 @@ from tests.audit.browser.support import (
     register_household,
     serving,
 )
+from tests.factories import COMMUNE_NHON_HUNG
 from tests.integration.audit_fixtures import audit_settings
 from tests.support import bearer, free_port, households_settings, token
 
@@ -257,10 +258,27 @@ async def test_findings_are_listed_filtered_and_exported(stack: Stack, browser: 
         await expect(rows).to_have_count(0)
 
 
-async def test_other_roles_and_forged_forms_are_refused(stack: Stack, browser: Browser) -> None:
-    operator = token(stack.data_dir, "operator", services=("households",), communes=(COMMUNE,))
+async def test_operators_see_only_their_communes(stack: Stack, browser: Browser) -> None:
+    household = f"/dashboard/households/{stack.household_id}"
+    ours = token(stack.data_dir, "operator", services=("households",), communes=(COMMUNE,))
     async with new_page(browser, stack.audit) as page:
-        await log_in(page, operator)
+        await log_in(page, ours, household)
+        await expect(page.locator("h1")).to_contain_text("Hộ gia đình")
+    elsewhere = token(
+        stack.data_dir, "operator", services=("households",), communes=(COMMUNE_NHON_HUNG,)
+    )
+    async with new_page(browser, stack.audit) as page:
+        await log_in(page, elsewhere, "/dashboard/findings?status=all")
+        await expect(page.locator("h1")).to_have_text("Phát hiện")
+        await expect(page.locator("#findings-table tbody tr")).to_have_count(0)
+        refused = await page.goto(household)
+        assert refused is not None and refused.status == 403
+        await expect(page.locator("h1")).to_have_text("Không có quyền truy cập")
+
+
+async def test_other_roles_and_forged_forms_are_refused(stack: Stack, browser: Browser) -> None:
+    async with new_page(browser, stack.audit) as page:
+        await log_in(page, token(stack.data_dir, "service", subject="households"))
         await expect(page.locator("h1")).to_have_text("Không có quyền truy cập")
         cookies = {c["name"] for c in await page.context.cookies()}
         assert "ansinh_inspector" not in cookies
