@@ -32,6 +32,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 import jwt
+from authlib.common.security import is_secure_transport
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -108,6 +109,9 @@ class ProviderSignIn:
     def __init__(self, settings: AuditSettings, secret: str) -> None:
         if not (settings.dashboard_oidc_issuer and settings.dashboard_oidc_client_id):
             raise ValueError("sign-in needs dashboard_oidc_issuer and dashboard_oidc_client_id")
+        if not is_secure_transport(settings.dashboard_oidc_issuer):
+            # Codes, tokens and keys would cross the network in clear: HTTPS, or loopback.
+            raise ValueError("dashboard_oidc_issuer must be an https URL (or on loopback)")
         self.issuer = settings.dashboard_oidc_issuer.rstrip("/")
         self.client_id = settings.dashboard_oidc_client_id
         secret_value = settings.dashboard_oidc_client_secret
