@@ -1,17 +1,17 @@
 """Signing in to the dashboard with a real OpenID Connect provider, in Chromium and with httpx.
 
-The provider is ``oidc-provider-mock`` (tests/audit/browser/provider.py), chosen over the
-alternatives on PyPI because it is the one that runs in-process as a real HTTP server with
-no network and no configuration files, and stays maintained:
+The provider is ``oidc-provider-mock`` (tests/audit/browser/provider.py). Of the Python
+OpenID providers on PyPI it is the one that is a server, not a kit to build one from:
 
-* oidc-provider-mock — a complete provider built on Authlib's ``AuthorizationServer``
-  (discovery, authorisation code, RS256 ID tokens from a real JWKS, end-session), served
-  by werkzeug on a loopback port; regular releases. It does not check PKCE itself, so the
+* oidc-provider-mock — despite its name a complete provider: Authlib's
+  ``AuthorizationServer`` (the maintained OAuth/OIDC library the dashboard's client uses
+  too) behind discovery, authorisation code, token, JWKS (RS256 ID tokens) and
+  end-session endpoints, served by werkzeug on a loopback port in a thread of the test
+  process; no configuration files, no network. It does not check PKCE itself, so the
   tests check the S256 challenge the browser carried against the verifier the client sent.
-* idpyoidc — the Python reference implementation (IdentityPython), but a library to build a
-  provider from: endpoint, key and user-store configuration before anything serves HTTP.
-* pyop — a provider library (no server of its own) on the older pyoidc stack, with few
-  releases in recent years.
+* idpyoidc — IdentityPython's maintained OIDC library; an OP needs its endpoint, key and
+  user-store configuration and an HTTP layer written around it before it serves a request.
+* pyop — also a provider *library* (the HTTP layer is the caller's), on the older pyoidc.
 
 The apps are the real households and audit services on uvicorn, on the session's broker;
 the households app registers one household in Xã An Cư so that commune scoping shows.
@@ -29,7 +29,7 @@ import httpx
 import jwt
 import oidc_provider_mock
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Route, expect
 from structlog.testing import capture_logs
 
 from services.audit.app import create as create_audit
@@ -130,8 +130,8 @@ async def leave_for_provider(client: httpx.AsyncClient, next_path: str = "/") ->
     """The provider's authorisation URL the dashboard sends the browser to."""
     answer = await client.get("/login/oidc", params={"next": next_path})
     assert answer.status_code == 303, answer.text
-    location = answer.headers["location"]
-    assert location.startswith(f"{client.base_url.scheme}://") or location.startswith("http")
+    location: str = answer.headers["location"]
+    assert "/oauth2/authorize?" in location
     return location
 
 
@@ -165,7 +165,7 @@ def refusal(logs: list[dict[str, Any]]) -> str:
     return str(reasons[0])
 
 
-async def test_inspector_signs_in_with_pkce_and_reads_every_view(stack: Stack) -> None:
+async def test_inspector_signs_in_with_pkce_and_reads_the_dashboard(stack: Stack) -> None:
     async with dashboard(stack) as client:
         login = await client.get("/login")
         assert f"Đăng nhập bằng {PROVIDER_NAME}" in login.text
@@ -333,6 +333,36 @@ async def test_sign_in_and_out_in_the_browser(stack: Stack, browser: Browser) ->
         assert "ansinh_inspector" not in {c["name"] for c in await page.context.cookies()}
         await page.goto("/")
         await expect(page).to_have_url(TO_LOGIN)
+
+
+async def test_tampered_and_replayed_answers_in_the_browser(stack: Stack, browser: Browser) -> None:
+    async def tamper(route: Route) -> None:
+        """The provider's answer, with the state in the URL it sends the browser to changed."""
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        answer = await route.fetch(max_redirects=0)
+        headers = answer.headers | {
+            "location": re.sub(r"state=[^&]+", "state=forged", answer.headers["location"])
+        }
+        await route.fulfill(response=answer, headers=headers)
+
+    async with new_page(browser, stack.audit) as page:
+        await page.goto("/login")
+        await page.click(f"text=Đăng nhập bằng {PROVIDER_NAME}")
+        await page.route("**/oauth2/authorize*", tamper)
+        await page.click("button[value='inspector-lan']")
+        await expect(page.locator("h1")).to_have_text("Đăng nhập không thành công")
+        await expect(page.locator(".error-box")).to_contain_text("bị sửa đổi")
+        await page.unroute("**/oauth2/authorize*")
+
+        await page.goto("/login")
+        await page.click(f"text=Đăng nhập bằng {PROVIDER_NAME}")
+        await page.click("button[value='inspector-lan']")
+        await expect(page.locator("h1")).to_have_text("Tổng quan giám sát")
+        callback = next(u for u in reversed(REQUESTED[id(page)]) if "/login/oidc/callback" in u)
+        replayed = await page.goto(callback)
+        assert replayed is not None and replayed.status == 400
 
 
 async def test_operator_and_roleless_user_in_the_browser(stack: Stack, browser: Browser) -> None:
