@@ -223,16 +223,25 @@ class TokenVerifier:
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, float]:
+        claims = self.claims(token)
+        return principal_from_claims(claims), float(claims["exp"]) + self.config.leeway_seconds
+
+    def claims(self, token: str, required: Iterable[str] = _REQUIRED_CLAIMS) -> dict[str, Any]:
+        """The claims of ``token`` once its signature, issuer, audience and times check out.
+
+        ``required`` names the claims it must carry (by default those of a platform token;
+        an OpenID Connect ID token is checked with its own list).
+        """
         try:
             key, algorithms = self._key_for(token)
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=algorithms,
                 audience=self.config.audience,
                 issuer=self.config.issuer,
                 leeway=self.config.leeway_seconds,
-                options={"require": _REQUIRED_CLAIMS},
+                options={"require": list(required)},
             )
         except jwt.PyJWKClientConnectionError as exc:
             raise KeySetUnavailableError("signing keys unavailable") from exc
@@ -242,16 +251,26 @@ class TokenVerifier:
                 "token malformed",
             )
             raise AuthenticationError(reason) from exc
-        return principal_from_claims(claims), float(claims["exp"]) + self.config.leeway_seconds
+        return claims
 
     def _key_for(self, token: str) -> tuple[Any, list[str]]:
         if self._jwks is None:
             return self.config.jwt_secret, [HS_ALGORITHM]
-        signing_key = self._jwks.get_signing_key_from_jwt(token)
+        signing_key = self._signing_key(self._jwks, token)
         if signing_key.algorithm_name not in JWKS_ALGORITHMS:
             raise jwt.InvalidAlgorithmError(f"JWKS key uses {signing_key.algorithm_name}")
         # Only the key's own algorithm: the token header cannot pick another one.
         return signing_key.key, [signing_key.algorithm_name]
+
+    @staticmethod
+    def _signing_key(jwks: jwt.PyJWKClient, token: str) -> jwt.PyJWK:
+        if jwt.get_unverified_header(token).get("kid") is not None:
+            return jwks.get_signing_key_from_jwt(token)
+        # OIDC Core §10.1: a token may omit kid when the set holds a single signing key.
+        keys = jwks.get_signing_keys()
+        if len(keys) != 1:
+            raise jwt.PyJWKClientError("token names no key and the key set has several")
+        return keys[0]
 
 
 def _string_set(claims: Mapping[str, Any], name: str) -> frozenset[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.audit.dashboard.routes import routers as dashboard_routers
+from services.audit.dashboard.sign_in import start_sign_in
 from services.audit.handlers import HANDLERS
 from services.audit.ledger import api
 from services.audit.ledger.tree_heads import TreeHeadPublisher
@@ -45,7 +46,7 @@ DEFINITION = ServiceDefinition(
     consumers=[
         ConsumerSpec(name="ledger", topics=list(ALL_TOPICS), handlers=HANDLERS, prefetch=PREFETCH)
     ],
-    on_startup=[load_ledger_key, start_monitoring],
+    on_startup=[load_ledger_key, start_monitoring, start_sign_in],
     background=[sign_tree_heads, evaluate_periodically],
 )
 

@@ -25,6 +25,30 @@ class AuditSettings(settings_class(SERVICE)):  # type: ignore[misc]
     export_max_events: int = 10_000
     #: Secure flag of the dashboard's cookies; None: set when the request came over HTTPS.
     dashboard_secure_cookies: bool | None = None
+    #: Whether the login page offers pasting a bearer token (embedded mode, scripts).
+    dashboard_token_login: bool = True
+    #: Signs the dashboard's own session cookies (sign-in with the provider); shared by every
+    #: replica. Else <data dir>/secrets/dashboard-session.key, created if absent.
+    dashboard_session_secret: SecretStr | None = None
+    #: How long a session started by signing in with the provider lasts.
+    dashboard_session_minutes: int = Field(480, gt=0, le=24 * 60)
+
+    # Sign-in with an OpenID Connect provider (authorisation code + PKCE); off without an issuer.
+    #: The provider's issuer URL, e.g. https://sso.example.vn/realms/ansinh (discovery below it).
+    dashboard_oidc_issuer: str | None = None
+    #: The name on the "Sign in with …" button; default: the issuer's host.
+    dashboard_oidc_provider_name: str | None = None
+    dashboard_oidc_client_id: str | None = None
+    dashboard_oidc_client_secret: SecretStr | None = None
+    #: Where the provider sends the browser back; default: this server's /login/oidc/callback.
+    dashboard_oidc_redirect_url: str | None = None
+    dashboard_oidc_scopes: str = "openid profile"
+    #: Claims (dotted paths) holding platform roles, gathered from each one present.
+    dashboard_oidc_roles_claims: list[str] = Field(
+        default_factory=lambda: ["roles", "realm_access.roles"]
+    )
+    dashboard_oidc_communes_claim: str = "communes"
+    dashboard_oidc_services_claim: str = "services"
 
     # Monitoring views: the service standards findings are measured against (docs/domain.md;
     # figures it marks unconfirmed are defaults to check locally). None: no standard set.

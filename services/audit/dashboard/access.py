@@ -1,9 +1,15 @@
-"""Who may look at the dashboard: an inspector's (or admin's) bearer token, kept in a cookie.
+"""Who may look at the dashboard: inspectors, admins and operators (their communes only).
 
-The inspector pastes the JWT once on the login page; it is stored in an HttpOnly,
-SameSite=Strict cookie and checked on every request by the same
-:class:`shared.auth.TokenVerifier` the API uses (``app.state.token_verifier``), so the
-dashboard accepts exactly the tokens the API accepts. Other roles get a 403 page.
+The session cookie (HttpOnly, SameSite=Strict) holds one of two tokens, both checked on
+every request by a :class:`shared.auth.TokenVerifier`:
+
+* a bearer token pasted on the login page, checked by the API's own verifier
+  (``app.state.token_verifier``), so the dashboard accepts exactly the tokens the API does;
+* a session token minted after signing in with the OIDC provider (:mod:`.sign_in`),
+  issuer ``ansinh-dashboard``, checked with the dashboard's session secret.
+
+Operators see only the communes their token names (every page filters with
+:func:`shared.auth.readable_communes`); partners and services get a 403 page.
 
 Forms that change something (login, logout, a personal-data lookup) are POSTs carrying a
 CSRF token that must equal the one in the (HttpOnly, SameSite=Strict) CSRF cookie, and
@@ -32,6 +38,7 @@ from services.audit.dashboard.rendering import (
     secure,
     start_visit,
 )
+from services.audit.dashboard.sign_in import SESSION_ISSUER, sign_in_of
 from shared.auth import (
     AuthenticationError,
     KeySetUnavailableError,
@@ -42,7 +49,7 @@ from shared.auth import (
 from shared.problems import Forbidden, Problem, Unauthorized
 
 SESSION_COOKIE = "ansinh_inspector"
-DASHBOARD_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
+DASHBOARD_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN, Role.OPERATOR})
 LOGIN_PATH = "/login"
 
 
@@ -65,6 +72,17 @@ class DashboardRoute(APIRoute):
                 return await handler(request)
             except PageRefused as refused:
                 return refused.response
+            except Forbidden:
+                # An operator asking for another commune's page: a page, not a JSON problem.
+                visit = start_visit(request)
+                return render(
+                    visit,
+                    "message.html",
+                    403,
+                    title_key="refused.title",
+                    message_key="refused.commune",
+                    home=True,
+                )
 
         return answer
 
@@ -77,8 +95,25 @@ def local_path(target: str | None, default: str = "/") -> str:
     return target if not parts.scheme and not parts.netloc else default
 
 
+def session_issuer(token: str) -> str | None:
+    """The ``iss`` the token claims (unverified: it only picks the verifier that checks it)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    issuer = claims.get("iss")
+    return issuer if isinstance(issuer, str) else None
+
+
 async def verify_token(request: Request, token: str) -> Principal:
-    """The principal of ``token`` by the API's own verifier (AuthenticationError if bad)."""
+    """The principal of the session's token (AuthenticationError if bad).
+
+    A token the dashboard minted after a provider sign-in is checked with its session
+    secret; any other by the API's own verifier.
+    """
+    sign_in = sign_in_of(request)
+    if sign_in is not None and session_issuer(token) == SESSION_ISSUER:
+        return sign_in.sessions.verify(token)
     verifier: TokenVerifier = request.app.state.token_verifier
     if verifier.uses_network:
         return await run_in_threadpool(verifier.verify, token)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,16 +18,24 @@ from playwright.async_api import Browser, Route, expect
 
 from services.audit.app import create as create_audit
 from services.households.app import create as create_households
-from tests import factories
-from tests.audit.browser.support import REQUESTED, TO_LOGIN, eventually, log_in, new_page, serving
+from tests.audit.browser.support import (
+    COMMUNE,
+    HEAD_NAME,
+    REQUESTED,
+    TO_LOGIN,
+    eventually,
+    log_in,
+    new_page,
+    register_household,
+    serving,
+)
 from tests.audit.integration.fixtures import audit_settings
+from tests.factories import COMMUNE_NHON_HUNG
 from tests.support import bearer, free_port, households_settings, token
 
 pytestmark = pytest.mark.browser
 T = TypeVar("T")
 
-COMMUNE = factories.COMMUNE_AN_CU  # Xã An Cư: the same code before and after July 2025
-HEAD_NAME = "Nguyễn Văn An"
 SCREENSHOTS = Path("/tmp")
 
 
@@ -42,29 +49,6 @@ class Stack:
 
     def inspector(self) -> str:
         return token(self.data_dir, "inspector", subject="inspector-lan")
-
-
-async def register_household(client: httpx.AsyncClient, operator: str) -> dict[str, Any]:
-    body = factories.household(commune=COMMUNE, members=3)
-    body["members"][0]["full_name"] = HEAD_NAME
-    response = await client.post("/households", json=body, headers=bearer(operator))
-    assert response.status_code == 201, response.text
-    household: dict[str, Any] = response.json()
-    # Recorded as not poor against the standard's verdict: a misclassification finding.
-    assessment = {
-        "assessed_on": date.today().replace(month=3, day=2).isoformat(),
-        "income_per_person_month": 400_000,
-        "deprived_indicators": [],
-        "recorded_class": "not_poor",
-        "override_reason": "recorded as in the village list",
-    }
-    response = await client.post(
-        f"/households/{household['household_id']}/assessments",
-        json=assessment,
-        headers=bearer(operator),
-    )
-    assert response.status_code == 201, response.text
-    return household
 
 
 @pytest.fixture(scope="module")
@@ -274,10 +258,27 @@ async def test_findings_are_listed_filtered_and_exported(stack: Stack, browser: 
         await expect(rows).to_have_count(0)
 
 
-async def test_other_roles_and_forged_forms_are_refused(stack: Stack, browser: Browser) -> None:
-    operator = token(stack.data_dir, "operator", services=("households",), communes=(COMMUNE,))
+async def test_operators_see_only_their_communes(stack: Stack, browser: Browser) -> None:
+    household = f"/dashboard/households/{stack.household_id}"
+    ours = token(stack.data_dir, "operator", services=("households",), communes=(COMMUNE,))
     async with new_page(browser, stack.audit) as page:
-        await log_in(page, operator)
+        await log_in(page, ours, household)
+        await expect(page.locator("h1")).to_contain_text("Hộ gia đình")
+    elsewhere = token(
+        stack.data_dir, "operator", services=("households",), communes=(COMMUNE_NHON_HUNG,)
+    )
+    async with new_page(browser, stack.audit) as page:
+        await log_in(page, elsewhere, "/dashboard/findings?status=all")
+        await expect(page.locator("h1")).to_have_text("Phát hiện")
+        await expect(page.locator("#findings-table tbody tr")).to_have_count(0)
+        refused = await page.goto(household)
+        assert refused is not None and refused.status == 403
+        await expect(page.locator("h1")).to_have_text("Không có quyền truy cập")
+
+
+async def test_other_roles_and_forged_forms_are_refused(stack: Stack, browser: Browser) -> None:
+    async with new_page(browser, stack.audit) as page:
+        await log_in(page, token(stack.data_dir, "service", subject="households"))
         await expect(page.locator("h1")).to_have_text("Không có quyền truy cập")
         cookies = {c["name"] for c in await page.context.cookies()}
         assert "ansinh_inspector" not in cookies
