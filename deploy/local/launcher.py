@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 import services
+from deploy.local.supervisor import Supervisor
 from shared.auth import Role, load_or_create_local_secret, mint_token
 from shared.config import SERVICE_PORTS
 from shared.events import SERVICES
@@ -37,7 +38,6 @@ from shared.localbroker import EmbeddedBroker
 JWT_KEY_FILE = "jwt-hs256.key"
 PSEUDONYM_KEY_FILE = "pseudonym-hmac.key"
 STATE_FILE = "platform.json"
-SUPERVISION_KEY = "supervision"  # in the state file: restarts and exit causes, per process
 DEFAULT_BROKER_PORT = 9092
 TOKEN_TTL = timedelta(hours=8)
 LOG_TAIL_LINES = 30
@@ -233,8 +233,6 @@ class Platform:
 
     def supervise(self) -> NoReturn:
         """Watch the processes, restarting what exits (deploy/local/supervisor.py); Ctrl-C ends."""
-        from deploy.local.supervisor import Supervisor  # it uses this module's platform
-
         Supervisor(self).run()
 
     @property

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from deploy.local.launcher import SUPERVISION_KEY, available_services, read_state, service_port
+from deploy.local.launcher import available_services, read_state, service_port
+from deploy.local.supervisor import SUPERVISION_KEY
 
 
 @dataclass(frozen=True)

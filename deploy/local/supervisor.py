@@ -29,14 +29,33 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, NoReturn
-
-from deploy.local.launcher import SUPERVISION_KEY
-
-if TYPE_CHECKING:
-    from deploy.local.launcher import Platform
+from pathlib import Path
+from typing import Any, NoReturn, Protocol
 
 BROKER = "broker"
+SUPERVISION_KEY = "supervision"  # in the state file: restarts and exit causes, per process
+
+
+class Platform(Protocol):
+    """What the supervisor needs of the launcher's platform (deploy/local/launcher.py).
+
+    A protocol, not an import: the launcher starts the supervisor, so the supervisor may not
+    import the launcher back (no cycles in deploy/, .importlinter).
+    """
+
+    running: list[Any]
+    broker: Any
+    logs_dir: Path
+    console: Any
+
+    @property
+    def state_path(self) -> Path: ...
+
+    def restart_service(self, name: str) -> None: ...
+
+    def restart_broker(self) -> None: ...
+
+
 SUPERVISOR_LOG = "supervisor.jsonl"
 CRASH_LOOP_EXITS = 5
 CRASH_LOOP_WINDOW = 120.0
