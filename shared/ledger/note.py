@@ -177,3 +177,25 @@ def cosigned_by(note: SignedNote, name: str, key: LedgerPublicKey) -> int | None
             if found is not None:
                 return found
     return None
+
+
+def verifier_key(name: str, signature_type: int, key: LedgerPublicKey) -> str:
+    """The key as a signed-note verifier key: ``<name>+<hex key hash>+<base64(type || key)>``."""
+    encoded = base64.b64encode(bytes([signature_type]) + key.raw).decode()
+    return f"{name}+{key_hash(name, signature_type, key).hex()}+{encoded}"
+
+
+def parse_verifier_key(text: str, signature_type: int) -> tuple[str, LedgerPublicKey]:
+    """(name, key) of a verifier key of ``signature_type`` (raises NoteError otherwise)."""
+    name, plus, rest = text.strip().partition("+")
+    hashed, plus_again, encoded = rest.partition("+")
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+        if not (plus and plus_again and name) or len(raw) != 33 or raw[0] != signature_type:
+            raise ValueError("not a verifier key of this type")
+        key = LedgerPublicKey.from_text(base64.b64encode(raw[1:]).decode())
+    except (ValueError, binascii.Error) as exc:
+        raise NoteError(f"not an Ed25519 verifier key of type {signature_type:#04x}") from exc
+    if hashed != key_hash(name, signature_type, key).hex():
+        raise NoteError("the verifier key's hash does not match its name and key")
+    return name, key
