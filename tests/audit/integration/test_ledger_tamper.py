@@ -121,6 +121,9 @@ async def test_tampering_is_named_by_verify_and_readiness_and_holds_events(
         await eventually(lambda: _grown_to(http, inspector, 6))
         before = await asyncio.to_thread(_verify, url, inspector, data_dir)
         assert before.ok, before.verdict.failures
+        # The service's own check must have verified head 6 before a rollback to 4 (it
+        # knows no other head): a few of its 0.3 s rounds.
+        await asyncio.sleep(1.5)
 
         async with tampering(database_url) as ledger:
             rows = await ledger.snapshot()
