@@ -132,8 +132,11 @@ class EventConsumer:
         backoff_seconds: float = 0.2,
         session_timeout_ms: int = 10_000,
         prefetch: Sequence[Prefetch] = (),
+        paused: Callable[[], bool] | None = None,
     ) -> None:
         self.service = service
+        #: While it answers True, nothing is fetched: records wait in the broker.
+        self.paused = paused
         self.prefetch = list(prefetch)
         self.group_id = group_id
         self.topics = list(topics)
@@ -180,6 +183,7 @@ class EventConsumer:
     async def _run(self) -> None:
         assert self._consumer is not None
         while not self._stopping:
+            self._hold_while_paused()
             try:
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=self.batch_size)
             except Exception as exc:  # broker hiccup: keep polling
@@ -189,12 +193,25 @@ class EventConsumer:
             for tp, records in batches.items():
                 if self._stopping:
                     break
+                if self.paused is not None and self.paused():  # read them again when it holds
+                    self._consumer.seek(tp, records[0].offset)
+                    continue
                 done = await self.process_batch(records)
                 if done:
                     self._processed[tp] = records[done - 1].offset + 1
             if batches:
                 await self.commit_processed()
                 await self._observe_lag()
+
+    def _hold_while_paused(self) -> None:
+        # Paused partitions, not a loop without polls: polling goes on, so the group keeps
+        # this member (max.poll.interval) and partitions assigned meanwhile are held too.
+        assert self._consumer is not None
+        assigned = self._consumer.assignment()
+        if self.paused is not None and self.paused():
+            self._consumer.pause(*assigned)
+        elif paused := self._consumer.paused():
+            self._consumer.resume(*paused)
 
     async def commit_processed(self, partitions: Sequence[TopicPartition] | None = None) -> None:
         if self._consumer is None:

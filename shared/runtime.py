@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, Request
@@ -23,6 +23,28 @@ from shared.consumer import EventConsumer, On
 from shared.outbox import OutboxRelay, PlatformTables
 from shared.prefetch import Prefetch
 from shared.pseudonym import Pseudonymizer
+
+
+@dataclass(frozen=True)
+class HealthFailure:
+    """A failed health check: its name, what failed, extension members for the problem."""
+
+    check: str
+    detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class HealthCheck(Protocol):
+    """A check of the service's own state, run elsewhere (a background loop); readiness
+    asks it for its last result. While it fails, ``/readyz`` answers 503 naming it, and
+    if ``pauses_consumption`` the service's consumers fetch nothing: events wait in the
+    broker, none is applied or dead-lettered, until the check holds again."""
+
+    name: str
+    pauses_consumption: bool
+
+    def failure(self) -> HealthFailure | None:
+        """Why the check fails now, or None while it holds (cheap: no I/O)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,9 @@ class ServiceDefinition:
     #: Long-running loops (periodic sweeps, tree-head signing) started after start-up and
     #: cancelled, before the consumers stop, on shutdown.
     background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    #: Health checks, each made (and able to run its first round) before the consumers
+    #: start; their loops belong in ``background``.
+    health_checks: Sequence[Callable[[ServiceRuntime], Awaitable[HealthCheck]]] = ()
     version: str = "0.1.0"
 
 
@@ -70,6 +95,15 @@ class ServiceRuntime:
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    health_checks: list[HealthCheck] = field(default_factory=list)
+
+    def failed_checks(self) -> list[HealthFailure]:
+        """The health checks failing now."""
+        return [f for check in self.health_checks if (f := check.failure()) is not None]
+
+    def consumption_paused(self) -> bool:
+        """Whether a failing health check holds the consumers back."""
+        return any(c.pauses_consumption and c.failure() is not None for c in self.health_checks)
 
     async def broker_reachable(self) -> bool:
         try:

@@ -44,9 +44,10 @@ from shared.problems import (
 )
 from shared.pseudonym import Pseudonymizer
 from shared.runtime import ConsumerSpec as ConsumerSpec
+from shared.runtime import HealthCheck as HealthCheck
+from shared.runtime import HealthFailure, ServiceDefinition, ServiceRuntime
 from shared.runtime import ReadSessionDep as ReadSessionDep
 from shared.runtime import Runtime as Runtime
-from shared.runtime import ServiceDefinition, ServiceRuntime
 from shared.runtime import SessionDep as SessionDep
 from shared.service_client import ClientCredentials, ServiceClient, ServiceTokens
 
@@ -120,6 +121,8 @@ async def start_runtime(definition: ServiceDefinition, settings: ServiceSettings
     if settings.republish_on_start:
         count = await mark_all_unsent(engine, definition.tables)
         log.info("outbox.republish", events=count)
+    for make_check in definition.health_checks:
+        runtime.health_checks.append(await make_check(runtime))
     if settings.run_relay:
         runtime.relay = OutboxRelay(
             service=definition.name,
@@ -147,6 +150,7 @@ async def start_runtime(definition: ServiceDefinition, settings: ServiceSettings
                 backoff_seconds=settings.consumer_retry_backoff_seconds,
                 session_timeout_ms=settings.kafka_session_timeout_ms,
                 prefetch=spec.prefetch,
+                paused=runtime.consumption_paused,
             )
             await consumer.start()
             runtime.consumers.append(consumer)
@@ -282,6 +286,19 @@ def _generic_problems(operation: dict[str, Any]) -> list[int]:
     return codes
 
 
+def _not_ready(checks: dict[str, bool], failed: list[HealthFailure]) -> JSONResponse:
+    """503 as an RFC 9457 problem naming each failed health check (and its extensions)."""
+    body = {
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "; ".join(f"{f.check}: {f.detail}" for f in failed),
+        "checks": {**checks, **{f.check: False for f in failed}},
+        "failed_checks": [{"check": f.check, "detail": f.detail, **f.extra} for f in failed],
+    }
+    return JSONResponse(body, status_code=503, media_type=PROBLEM_MEDIA_TYPE)
+
+
 def health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
@@ -298,6 +315,9 @@ def health_router() -> APIRouter:
             "database": await database_reachable(runtime.engine),
             "broker": await runtime.broker_reachable(),
         }
+        failed = runtime.failed_checks()
+        if failed:
+            return _not_ready(checks, failed)
         ready = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks},

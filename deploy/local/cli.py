@@ -24,7 +24,14 @@ from deploy.local.replay import (
 )
 from deploy.local.scenario.seed import SeedOnStart, seed_command
 from deploy.local.status import platform_ports, probe, supervision_lines
-from deploy.local.verify import AuditUnreachable, LedgerReport, inspector_token, verify_ledger
+from deploy.local.verify import (
+    AuditUnreachable,
+    LedgerReport,
+    inspector_token,
+    verify_ledger,
+    verify_trust,
+)
+from deploy.local.witness_command import witness_command
 from shared.auth import ALL_COMMUNES, Role, mint_token
 from shared.events import SERVICES
 
@@ -235,35 +242,60 @@ def verify(
         str | None,
         typer.Option(help="Also export this subject's events and verify the bundle offline."),
     ] = None,
+    full: Annotated[bool, typer.Option(help="Read every leaf again, not only new ones.")] = False,
+    public_key: Annotated[
+        Path | None, typer.Option(help="The ledger's public key (PEM or base64) to pin.")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="The audit service's URL (default: the local platform).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="ANSINH_TOKEN", help="An inspector's bearer token.")
+    ] = None,
+    witness_key: Annotated[
+        list[Path] | None, typer.Option(help="A trusted witness's verifier key file; repeatable.")
+    ] = None,
+    min_witnesses: Annotated[int, typer.Option(min=0, help="Trusted cosignatures required.")] = 0,
     data_dir: DataDir = Path(".data"),
 ) -> None:
-    """Check the running audit ledger: signed tree head, only growth since the last run.
+    """Audit the running ledger in full: every leaf and root, only growth since the last run.
 
-    Verifies the latest tree head's Ed25519 signature, then a consistency proof from the
-    tree head verified last time (kept in <data-dir>/verified-tree-head.json with the key)
-    to it: the ledger only grew, no history was rewritten. The first run trusts the key
-    and head it is served (trust on first use). Exit 0 when every check holds, 1 naming
-    each failed check, 2 when the audit service is not running.
+    Verifies the latest tree head's signature and a consistency proof from the head verified
+    last time (kept in <data-dir>/verified-tree-head.json with the key and the verified
+    prefix); reads every new leaf through the API, recomputes its hash from its stored bytes
+    and the root of every signed head, naming the first bad leaf index; reports the
+    witnesses that cosigned the head. Exit 0 when every check holds, 1 naming each failed
+    check, 2 when the audit service is not running.
     """
-    audit_port = platform_ports(data_dir).get("audit")
-    if audit_port is None:
-        _fail(f"the platform on {data_dir.resolve()} runs no audit service")
-    audit_url = f"http://127.0.0.1:{audit_port}"
-    with httpx.Client(timeout=60.0) as client:
+    try:
+        trust = verify_trust(public_key, witness_key or [], min_witnesses, full)
+    except (OSError, ValueError) as unreadable:
+        _fail(f"a key file cannot be read: {unreadable}")
+    audit_url = url or _local_audit_url(data_dir)
+    with httpx.Client(timeout=120.0) as client:
         try:
-            check_running(client, {"audit": audit_port})
-            inspector = inspector_token(_local_secret(data_dir))
-            report = verify_ledger(client, audit_url, inspector, data_dir, subject)
+            if url is None:
+                check_running(client, {"audit": int(audit_url.rsplit(":", 1)[1])})
+            inspector = token or inspector_token(_local_secret(data_dir))
+            report = verify_ledger(client, audit_url, inspector, data_dir, subject, trust)
         except (PlatformNotRunning, AuditUnreachable) as down:
             _fail(
-                f"the audit service is not running on {data_dir.resolve()}: {down}; "
+                f"the audit service is not running at {audit_url}: {down}; "
                 "start the platform with `ansinh up` (or `make run`)"
             )
     _print_report(report)
     raise typer.Exit(0 if report.ok else 1)
 
 
+def _local_audit_url(data_dir: Path) -> str:
+    audit_port = platform_ports(data_dir).get("audit")
+    if audit_port is None:
+        _fail(f"the platform on {data_dir.resolve()} runs no audit service")
+    return f"http://127.0.0.1:{audit_port}"
+
+
 app.command("seed")(seed_command)
+app.command("witness")(witness_command)
 app.add_typer(generate_app, name="generate")
 
 

@@ -1,14 +1,18 @@
 """What ``ansinh verify`` checks: the running audit ledger, from the operator's side.
 
-1. The latest signed tree head verifies under the ledger's Ed25519 key.
+1. The latest signed tree head verifies under the ledger's Ed25519 key (pinned with
+   ``--public-key``, else the key kept from the first run: trust on first use).
 2. The ledger only grew since the last run: the tree head verified then (kept in
    ``<data-dir>/verified-tree-head.json`` with the key) is a prefix of the latest one, by a
-   consistency proof the audit service serves and this side checks. The first run trusts
-   the key and head it is served (trust on first use) and says so.
-3. Optionally, a subject's export bundle, checked by the offline verifier pinned to the key.
-
-The proofs and signatures are checked by :mod:`shared.ledger.verifier`; nothing here
-recomputes a hash.
+   consistency proof the audit service serves and this side checks.
+3. A full audit, as a CT monitor does it (:mod:`shared.ledger.monitor`): every leaf after
+   the verified prefix is read through ``GET /ledger/entries``, its hash recomputed from
+   its stored bytes, and the root recomputed at every signed head; the first bad leaf
+   index is named. The verified prefix is kept as a compact range beside the head, so the
+   next run reads only new leaves (and the last verified one again); ``full`` reads all.
+4. Which witnesses cosigned the verified head's checkpoint; at least ``min_witnesses`` of
+   the trusted witness keys must have.
+5. Optionally, a subject's export bundle, checked by the offline verifier pinned to the key.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +30,10 @@ import httpx
 
 from shared.auth import Role, mint_token
 from shared.events import SERVICES
+from shared.ledger.compact import CompactRange
 from shared.ledger.evidence import SignedTreeHead, public_key_json
+from shared.ledger.monitor import audit_leaves, check_witnesses, signed_roots
+from shared.ledger.note import ED25519_COSIGNATURE, parse_verifier_key
 from shared.ledger.signing import LedgerPublicKey
 from shared.ledger.verifier import Verdict, check_consistency, check_tree_head, verify_bundle
 
@@ -45,6 +53,9 @@ class LedgerReport:
     verdict: Verdict = field(default_factory=Verdict)
     held: list[str] = field(default_factory=list)
     saved: SignedTreeHead | None = None
+    #: What the state file held: the verified prefix and its last leaf hash.
+    verified: CompactRange = field(default_factory=CompactRange)
+    last_leaf: bytes | None = None
 
     @property
     def ok(self) -> bool:
@@ -90,11 +101,55 @@ class _Audit:
             )
         return response.status_code, body
 
+    def json(self, path: str, what: str, **params: Any) -> Any | None:
+        status, body = self.get(path, what, **params)
+        return body if 200 <= status < 300 else None
+
+    def text(self, path: str, what: str, **params: Any) -> str | None:
+        try:
+            response = self.client.get(f"{self.url}{path}", params=params, headers=self.headers)
+        except httpx.HTTPError as exc:
+            raise AuditUnreachable(
+                f"the audit service at {self.url} does not answer: {exc}"
+            ) from exc
+        if not response.is_success:
+            self.report.verdict.failures.append(
+                f"{what}: GET {path} answered {response.status_code}"
+            )
+            return None
+        return response.text
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What a run trusts besides the state file: a pinned key, witnesses, a full re-read."""
+
+    public_key: LedgerPublicKey | None = None
+    witnesses: Sequence[tuple[str, LedgerPublicKey]] = ()
+    min_witnesses: int = 0
+    full: bool = False
+
+
+def verify_trust(
+    public_key: Path | None, witness_keys: Sequence[Path], min_witnesses: int, full: bool
+) -> Trust:
+    """The :class:`Trust` of ``ansinh verify``'s options (raises ValueError/OSError if a
+    key file cannot be read)."""
+    pinned = LedgerPublicKey.from_text(public_key.read_text()) if public_key else None
+    witnesses = [parse_verifier_key(path.read_text(), ED25519_COSIGNATURE) for path in witness_keys]
+    return Trust(pinned, witnesses, min_witnesses, full)
+
 
 def verify_ledger(
-    client: httpx.Client, audit_url: str, token: str, data_dir: Path, subject: str | None
+    client: httpx.Client,
+    audit_url: str,
+    token: str,
+    data_dir: Path,
+    subject: str | None,
+    trust: Trust | None = None,
 ) -> LedgerReport:
     """Run the checks of the module docstring against the audit service at ``audit_url``."""
+    trust = trust or Trust()
     report = LedgerReport(data_dir / STATE_FILE)
     audit = _Audit(client, audit_url, token, report)
     verdict = report.verdict
@@ -107,12 +162,17 @@ def verify_ledger(
         verdict.failures.append(f"the served public key cannot be read: {exc!r}")
         return report
     trusted = _load_trusted(report)
-    key = trusted[0] if trusted else served_key
-    if trusted and trusted[0].raw != served_key.raw:
+    key = trust.public_key or (trusted[0] if trusted else served_key)
+    if trusted and trust.public_key and trusted[0].raw != trust.public_key.raw:
         verdict.failures.append(
-            f"the audit service now serves key {served_key.key_id}, not the key "
-            f"{key.key_id} verified before; if it was rotated on purpose, delete "
-            f"{report.state_path} to trust the new one"
+            f"the pinned key {trust.public_key.key_id} is not the key {trusted[0].key_id} "
+            f"verified before; delete {report.state_path} to verify under the pinned key"
+        )
+    if key.raw != served_key.raw:
+        verdict.failures.append(
+            f"the audit service serves key {served_key.key_id}, not the key "
+            f"{key.key_id} trusted; if it was rotated on purpose, delete "
+            f"{report.state_path} (or pin the new key) to trust it"
         )
     status, head_doc = audit.get(
         "/ledger/tree-heads/latest", "the latest tree head", missing_ok=True
@@ -142,18 +202,39 @@ def verify_ledger(
         )
     if trusted:
         _check_growth(audit, trusted[1], latest, report)
-    elif not report.state_path.exists():
+    elif not report.state_path.exists() and trust.public_key is None:
         verdict.notes.append(
             f"first run on {report.state_path.parent}: trusting the served key {key.key_id} "
             f"and tree head of size {latest.tree_size} as they are (trust on first use); "
             "later runs prove the ledger only grew from this head"
         )
+    audited = _audit_leaves(audit, key, latest, report, trust)
+    held = check_witnesses(audit, key, latest, trust.witnesses, trust.min_witnesses, verdict)
+    report.held.extend(held)
     if subject is not None:
         _check_subject(audit, subject, key, report)
-    if report.ok:
-        _save_trusted(report.state_path, audit_url, key, latest)
+    if report.ok and audited is not None:
+        _save_trusted(report.state_path, audit_url, key, latest, audited)
         report.saved = latest
     return report
+
+
+def _audit_leaves(
+    audit: _Audit, key: LedgerPublicKey, latest: SignedTreeHead, report: LedgerReport, trust: Trust
+) -> tuple[CompactRange, bytes | None] | None:
+    """Every leaf after the verified prefix (all with ``trust.full``), read and recomputed."""
+    verified, last = (CompactRange(), None) if trust.full else (report.verified, report.last_leaf)
+    if verified.size > latest.tree_size:
+        return None  # rolled back: _check_growth named it
+    roots = signed_roots(audit, key, verified.size, latest, report.verdict)
+    audited = audit_leaves(audit, verified, roots, latest, report.verdict, last)
+    if audited is not None:
+        report.held.append(
+            f"every leaf 0..{latest.tree_size - 1} hashes to the signed roots: "
+            f"{latest.tree_size - verified.size} leaf/leaves read and recomputed from their "
+            f"stored bytes, the roots of {len(roots)} signed head(s) recomputed"
+        )
+    return audited
 
 
 def _check_growth(
@@ -162,8 +243,8 @@ def _check_growth(
     verdict = report.verdict
     if earlier.tree_size > latest.tree_size:
         verdict.failures.append(
-            f"the ledger shrank: tree size {earlier.tree_size} was verified before, the latest "
-            f"head has {latest.tree_size}: its history was rewritten"
+            f"first bad leaf index {latest.tree_size}: the ledger was rolled back: tree size "
+            f"{earlier.tree_size} was verified before, the latest head has {latest.tree_size}"
         )
         return
     proof: Any = []
@@ -220,15 +301,32 @@ def _load_trusted(report: LedgerReport) -> tuple[LedgerPublicKey, SignedTreeHead
     head = check_tree_head(state.get("tree_head"), f"the tree head in {path}", key, report.verdict)
     if head is None:
         return None
+    try:  # a file from before the full audit has no range: everything is read once
+        verified = CompactRange.from_json(state["verified_range"])
+        last = state.get("last_leaf_hash")
+        if verified.size == head.tree_size and verified.root() == head.root_hash:
+            report.verified = verified
+            report.last_leaf = bytes.fromhex(last) if last else None
+    except (KeyError, *_UNREADABLE):
+        pass
     return key, head
 
 
-def _save_trusted(path: Path, audit_url: str, key: LedgerPublicKey, head: SignedTreeHead) -> None:
+def _save_trusted(
+    path: Path,
+    audit_url: str,
+    key: LedgerPublicKey,
+    head: SignedTreeHead,
+    audited: tuple[CompactRange, bytes | None],
+) -> None:
+    verified, last = audited
     state = {
         "audit_url": audit_url,
         "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "public_key": public_key_json(key),
         "tree_head": head.as_json(),
+        "verified_range": verified.as_json(),
+        "last_leaf_hash": last.hex() if last else None,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".verified-")

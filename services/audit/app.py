@@ -9,6 +9,7 @@ from services.audit.dashboard.routes import routers as dashboard_routers
 from services.audit.dashboard.sign_in import start_sign_in
 from services.audit.handlers import HANDLERS
 from services.audit.ledger import api
+from services.audit.ledger.integrity import LedgerIntegrity
 from services.audit.ledger.tree_heads import TreeHeadPublisher
 from services.audit.monitoring.api import routers as monitoring_routers
 from services.audit.monitoring.projections import PREFETCH
@@ -17,7 +18,13 @@ from services.audit.settings import SERVICE, AuditSettings
 from services.audit.tables import metadata, platform
 from shared.events import ALL_TOPICS
 from shared.ledger.signing import KEY_FILE_NAME, LedgerKey, load_or_create_ledger_key
-from shared.service import ConsumerSpec, ServiceDefinition, ServiceRuntime, create_app
+from shared.service import (
+    ConsumerSpec,
+    HealthCheck,
+    ServiceDefinition,
+    ServiceRuntime,
+    create_app,
+)
 
 
 async def load_ledger_key(runtime: ServiceRuntime) -> None:
@@ -36,6 +43,28 @@ async def sign_tree_heads(runtime: ServiceRuntime) -> None:
     await publisher.run()
 
 
+async def check_ledger_at_start(runtime: ServiceRuntime) -> HealthCheck:
+    """Before the consumers start: the store checked in full against its latest signed head."""
+    settings = runtime.settings
+    if not isinstance(settings, AuditSettings):
+        raise TypeError("the audit service runs with AuditSettings")
+    integrity = LedgerIntegrity(
+        runtime.sessions,
+        ledger_key(settings).public,
+        interval=settings.ledger_check_interval_seconds,
+        full_every=settings.ledger_full_check_seconds,
+    )
+    await integrity.check(full=True)
+    runtime.extras["ledger_integrity"] = integrity
+    return integrity
+
+
+async def check_ledger_periodically(runtime: ServiceRuntime) -> None:
+    """Background: the store against its signed heads every ledger_check_interval_seconds."""
+    integrity: LedgerIntegrity = runtime.extras["ledger_integrity"]
+    await integrity.run()
+
+
 DEFINITION = ServiceDefinition(
     name=SERVICE,
     title="Audit: the verifiable trail of every event",
@@ -47,7 +76,8 @@ DEFINITION = ServiceDefinition(
         ConsumerSpec(name="ledger", topics=list(ALL_TOPICS), handlers=HANDLERS, prefetch=PREFETCH)
     ],
     on_startup=[load_ledger_key, start_monitoring, start_sign_in],
-    background=[sign_tree_heads, evaluate_periodically],
+    health_checks=[check_ledger_at_start],
+    background=[sign_tree_heads, evaluate_periodically, check_ledger_periodically],
 )
 
 

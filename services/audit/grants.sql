@@ -16,9 +16,12 @@ REVOKE CREATE ON SCHEMA public FROM :"service_role";
 
 -- The ledger: append and read, nothing else. Not the owner, the role can neither drop
 -- nor disable the append-only triggers the migration installed.
-REVOKE ALL ON ledger_leaves, ledger_nodes, ledger_trail, ledger_tree_heads FROM PUBLIC;
-REVOKE ALL ON ledger_leaves, ledger_nodes, ledger_trail, ledger_tree_heads FROM :"service_role";
-GRANT SELECT, INSERT ON ledger_leaves, ledger_nodes, ledger_trail, ledger_tree_heads
+REVOKE ALL ON ledger_leaves, ledger_nodes, ledger_trail, ledger_tree_heads,
+    ledger_cosignatures FROM PUBLIC;
+REVOKE ALL ON ledger_leaves, ledger_nodes, ledger_trail, ledger_tree_heads,
+    ledger_cosignatures FROM :"service_role";
+GRANT SELECT, INSERT ON ledger_leaves, ledger_nodes, ledger_trail, ledger_tree_heads,
+    ledger_cosignatures
     TO :"service_role";
 
 -- Platform tables: the inbox is append-only too; the relay marks outbox rows sent.

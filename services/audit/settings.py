@@ -21,6 +21,12 @@ class AuditSettings(settings_class(SERVICE)):  # type: ignore[misc]
     ledger_signing_key: SecretStr | None = None
     #: Where the key is kept; default <data dir>/secrets/audit-ed25519.key, created if absent.
     ledger_signing_key_file: Path | None = None
+    #: How often the service checks its store against its latest signed tree head
+    #: (only the leaves appended since the last check), and how often it re-reads all.
+    ledger_check_interval_seconds: float = Field(10.0, gt=0)
+    ledger_full_check_seconds: float = Field(3600.0, ge=0)
+    #: The checkpoint origin line and the log's key name (c2sp.org/tlog-checkpoint).
+    ledger_origin: str = Field("ansinh.local/audit-ledger", pattern=r"^\S+$")
     #: Most events one export bundle holds (the export route's DEFAULT_EXPORT_MAX_EVENTS).
     export_max_events: int = 10_000
     #: Secure flag of the dashboard's cookies; None: set when the request came over HTTPS.

@@ -8,23 +8,28 @@ Who may read what is :mod:`services.audit.ledger.queries`; the public key is ope
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from services.audit.ledger import queries
-from services.audit.ledger.queries import DEFAULT_EXPORT_MAX_EVENTS, SERVICE
+from services.audit.ledger import commands, queries
+from services.audit.ledger.queries import DEFAULT_EXPORT_MAX_EVENTS, SERVICE, EntriesPage
 from services.audit.ledger.schemas import (
     ConsistencyProofOut,
+    CosignatureIn,
+    CosignatureOut,
     InclusionProofOut,
+    LedgerEntriesPage,
     PublicKeyOut,
     TrailPage,
     TreeHeadOut,
     TreeHeadPage,
 )
 from services.audit.ledger.tree_heads import TreeHeadPublisher
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from shared.ledger.evidence import public_key_json
 from shared.ledger.signing import LedgerKey
 from shared.service import ReadSessionDep, Runtime
@@ -35,6 +40,8 @@ trail_router = APIRouter(tags=["trail"])
 ledger_router = APIRouter(prefix="/ledger", tags=["ledger"])
 
 SubjectId = Annotated[str, Query(min_length=1, max_length=200)]
+Monitor = Annotated[Principal, Depends(require_roles(Role.INSPECTOR))]
+Witness = Annotated[Principal, Depends(require_roles(Role.PARTNER))]
 
 
 def _key(runtime: Runtime) -> LedgerKey:
@@ -136,6 +143,70 @@ async def export_bundle(
         max_events=limit,
     )
     return JSONResponse(bundle)
+
+
+@ledger_router.get(
+    "/entries", response_model=LedgerEntriesPage, response_class=Response, responses={200: {}}
+)
+async def entries(
+    principal: Monitor,
+    session: ReadSessionDep,
+    start: Annotated[int, Query(ge=0)] = 0,
+    end: Annotated[int | None, Query(ge=0, description="exclusive; at most 10000 leaves")] = None,
+    proofs_at: Annotated[
+        int | None, Query(ge=1, description="add each leaf's inclusion proof in this tree size")
+    ] = None,
+) -> Response:
+    """The stored leaves ``[start, end)`` as kept — index, exact bytes, stored leaf hash —
+    for a monitor to recompute every hash and root (like CT's get-entries); inspector, admin."""
+    page = await queries.entries(session, principal, start=start, end=end, proofs_at=proofs_at)
+    return Response(_entries_json(page), media_type="application/json")
+
+
+def _entries_json(page: EntriesPage) -> bytes:
+    # Written by hand: a page of 10000 leaves through pydantic costs more than reading it.
+    items = []
+    for index, leaf_hash, event_bytes in page.rows:
+        item = (
+            f'{{"leaf_index":{index},"event_bytes":"{base64.b64encode(event_bytes).decode()}",'
+            f'"leaf_hash":"{leaf_hash.hex()}"'
+        )
+        if page.proofs is not None and index in page.proofs:
+            item += ',"inclusion_proof":' + json.dumps([h.hex() for h in page.proofs[index]])
+        items.append(item + "}")
+    following = "null" if page.next_start is None else str(page.next_start)
+    return (
+        f'{{"start":{page.start},"end":{page.end},"tree_size":{page.tree_size},'
+        f'"next_start":{following},"items":[{",".join(items)}]}}'
+    ).encode()
+
+
+@ledger_router.get("/checkpoint", response_class=PlainTextResponse)
+async def checkpoint(
+    principal: CurrentPrincipal,
+    session: ReadSessionDep,
+    runtime: Runtime,
+    size: Annotated[int | None, Query(ge=1, description="default: the latest signed head")] = None,
+) -> PlainTextResponse:
+    """The signed head as a C2SP checkpoint (signed note), with the witnesses' cosignatures."""
+    note = await queries.checkpoint_note(
+        session, principal, key=_key(runtime), origin=_origin(runtime), size=size
+    )
+    return PlainTextResponse(note.text(), media_type="text/plain; charset=utf-8")
+
+
+@ledger_router.post("/cosignatures", response_model=CosignatureOut, status_code=201)
+async def add_cosignature(
+    principal: Witness, runtime: Runtime, cosigned: CosignatureIn
+) -> CosignatureOut:
+    """A witness's cosignature of a checkpoint it verified (role partner or admin)."""
+    return await commands.record_cosignature(
+        runtime.sessions, origin=_origin(runtime), log_key=_key(runtime).public, cosigned=cosigned
+    )
+
+
+def _origin(runtime: Runtime) -> str:
+    return str(getattr(runtime.settings, "ledger_origin", "ansinh.local/audit-ledger"))
 
 
 routers = [trail_router, ledger_router]

@@ -15,7 +15,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.audit.models import Base
 
 #: The append-only tables (guarded by triggers and grants).
-LEDGER_TABLES = ("ledger_leaves", "ledger_nodes", "ledger_trail", "ledger_tree_heads")
+LEDGER_TABLES = (
+    "ledger_leaves",
+    "ledger_nodes",
+    "ledger_trail",
+    "ledger_tree_heads",
+    "ledger_cosignatures",
+)
 
 
 class LedgerLeaf(Base):
@@ -72,3 +78,24 @@ class LedgerTreeHead(Base):
     timestamp_ms: Mapped[int] = mapped_column(BigInteger)
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
     key_id: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerCosignature(Base):
+    """A witness's cosignature (c2sp.org/tlog-cosignature, cosignature/v1) of the checkpoint
+    of ``tree_size``: kept as the witness sent it, with the key it verified under."""
+
+    __tablename__ = "ledger_cosignatures"
+
+    tree_size: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("ledger_tree_heads.tree_size"), primary_key=True, autoincrement=False
+    )
+    witness_name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(4), primary_key=True)
+    #: POSIX seconds the witness signed at (the first 8 bytes of ``signature``).
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    #: timestamp (u64, big-endian) || Ed25519 signature: what follows the key hash.
+    signature: Mapped[bytes] = mapped_column(LargeBinary(72))
+    witness_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

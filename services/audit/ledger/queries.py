@@ -10,6 +10,7 @@ export may have a tree head signed (through the publisher, in its own transactio
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -27,11 +28,13 @@ from services.audit.ledger.store import LedgerEntry, LedgerStore
 from shared.auth import Principal, authorize_read, readable_communes
 from shared.ledger import merkle
 from shared.ledger.evidence import ExportedLeaf, SignedTreeHead, build_bundle
+from shared.ledger.note import Checkpoint, NoteSignature, SignedNote, sign_note
 from shared.ledger.signing import LedgerKey
 from shared.problems import NotFound, RuleViolation
 
 SERVICE = "audit"
 DEFAULT_EXPORT_MAX_EVENTS = 10_000
+MAX_ENTRIES_PAGE = 10_000
 
 
 class SignedHeads(Protocol):
@@ -256,3 +259,63 @@ async def _earlier_head(
     if from_size > head.tree_size:
         raise RuleViolation("from_size is past the latest tree head", field="query.from_size")
     return earlier, await store.consistency_proof(from_size, head.tree_size)
+
+
+@dataclass(frozen=True)
+class EntriesPage:
+    """Stored leaves ``[start, end)`` as kept (index, leaf hash, bytes), proofs if asked."""
+
+    start: int
+    end: int
+    tree_size: int
+    rows: list[tuple[int, bytes, bytes]]
+    proofs: dict[int, list[bytes]] | None
+
+    @property
+    def next_start(self) -> int | None:
+        return self.end if self.end < self.tree_size else None
+
+
+async def entries(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    start: int,
+    end: int | None,
+    proofs_at: int | None,
+) -> EntriesPage:
+    """The stored leaves with an index in ``[start, end)`` (at most MAX_ENTRIES_PAGE), for
+    a monitor: exactly the rows the table holds, so a removed leaf is a missing index.
+    ``proofs_at``: each leaf's inclusion proof in the tree of that many leaves too."""
+    authorize_read(principal, SERVICE, None)
+    store = LedgerStore(session)
+    size = await store.size()
+    stop = min(end if end is not None else start + 1000, start + MAX_ENTRIES_PAGE, size)
+    if end is not None and end < start:
+        raise RuleViolation("end is before start", field="query.end")
+    rows = await store.stored_leaves(start, max(stop, start))
+    proofs = None
+    if proofs_at is not None:
+        if proofs_at > size:
+            raise RuleViolation(f"the ledger holds {size} leaves", field="query.proofs_at")
+        inside = [i for i, _, _ in rows if i < proofs_at]
+        proofs = await store.inclusion_proofs(inside, proofs_at) if inside else {}
+    return EntriesPage(start, max(stop, start), size, rows, proofs)
+
+
+async def checkpoint_note(
+    session: AsyncSession, principal: Principal, *, key: LedgerKey, origin: str, size: int | None
+) -> SignedNote:
+    """The checkpoint of the latest signed head (or of ``size``), signed by the log under
+    the name ``origin``, with every cosignature received for it."""
+    authorize_read(principal, SERVICE, None)
+    store = LedgerStore(session)
+    head = await (store.tree_head(size) if size is not None else store.latest_tree_head())
+    if head is None:
+        raise NotFound("No signed tree head of that size." if size else "No tree head yet.")
+    body = Checkpoint(origin, head.tree_size, head.root_hash).body()
+    cosignatures = [
+        NoteSignature(row.witness_name, row.key_hash, row.signature)
+        for row in await store.cosignatures(head.tree_size)
+    ]
+    return SignedNote(body, (sign_note(body, origin, key), *cosignatures))

@@ -72,3 +72,44 @@ class PublicKeyOut(BaseModel):
     key_id: str
     pem: str = Field(description="SubjectPublicKeyInfo PEM")
     raw_base64: str = Field(description="the 32 raw public-key bytes, base64")
+
+
+class LedgerEntryOut(BaseModel):
+    leaf_index: int
+    event_bytes: str = Field(description="the stored canonical bytes, base64, exactly as kept")
+    leaf_hash: str = Field(
+        description="the stored leaf hash, hex (recompute it: SHA-256(0x00 || bytes))"
+    )
+    inclusion_proof: list[str] | None = Field(
+        None, description="with ?proofs_at=N: RFC 6962 PATH to the tree of N leaves, hex"
+    )
+
+
+class LedgerEntriesPage(BaseModel):
+    start: int
+    end: int = Field(description="exclusive: the page covers leaf indexes [start, end)")
+    tree_size: int = Field(description="how many leaves the store holds (its last index + 1)")
+    items: list[LedgerEntryOut] = Field(
+        description="the stored rows with an index in [start, end), in index order: a missing "
+        "index is a missing row"
+    )
+    next_start: int | None
+
+
+class CosignatureIn(BaseModel):
+    checkpoint: str = Field(
+        max_length=20_000,
+        description="the checkpoint (c2sp.org/tlog-checkpoint) with the witness's cosignature "
+        "line (c2sp.org/tlog-cosignature, cosignature/v1)",
+    )
+    witness_name: str = Field(min_length=1, max_length=200, pattern=r"^\S+$")
+    witness_key: str = Field(
+        max_length=200, description="the witness's Ed25519 public key: base64 of its 32 bytes"
+    )
+
+
+class CosignatureOut(BaseModel):
+    tree_size: int
+    witness_name: str
+    key_hash: str = Field(description="the cosignature's 4-byte key hash, hex")
+    timestamp: int = Field(description="POSIX seconds the witness signed at")

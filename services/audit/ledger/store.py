@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from services.audit.ledger import records
-from services.audit.ledger.models import LedgerLeaf, LedgerNode, LedgerTrail, LedgerTreeHead
+from services.audit.ledger.models import (
+    LedgerCosignature,
+    LedgerLeaf,
+    LedgerNode,
+    LedgerTrail,
+    LedgerTreeHead,
+)
 from services.audit.ledger.records import LedgerEntry
 from shared.db import insert_or_ignore, remembered, transaction_state
 from shared.events import CloudEvent
@@ -34,6 +40,11 @@ __all__ = ["ConflictingEvent", "LedgerEntry", "LedgerStore"]
 # Appends are serialised: leaf n+1 needs the subtrees leaf n completed.
 _APPEND_LOCK_KEY = zlib.crc32(b"ansinh-audit-ledger-append")
 _LEDGER = "ansinh.audit.ledger"
+_STORED_LEAVES = text(
+    "SELECT leaf_index, leaf_hash, event_bytes FROM ledger_leaves"
+    " WHERE leaf_index >= :start AND leaf_index < :end ORDER BY leaf_index"
+)
+_LEAVES_BELOW = text("SELECT count(*) FROM ledger_leaves WHERE leaf_index < :size")
 
 
 @dataclass
@@ -277,6 +288,45 @@ class LedgerStore:
         # Columns, through the session's connection: no ORM objects to build for a read.
         rows = await (await self.session.connection()).execute(query, params)
         return [records.entry_of_row(row) for row in rows]
+
+    # --- what an audit reads ------------------------------------------------------------
+
+    async def stored_leaves(self, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
+        """(leaf index, stored leaf hash, stored event bytes) of the rows with an index in
+        ``[start, end)``, in index order: exactly what the table holds, gaps included."""
+        await self.write_deferred()
+        rows = await (await self.session.connection()).execute(
+            _STORED_LEAVES, {"start": start, "end": end}
+        )
+        return [(int(i), bytes(h), bytes(b)) for i, h, b in rows]
+
+    async def leaves_below(self, size: int) -> int:
+        """How many rows hold a leaf index below ``size`` (``size`` unless one was removed)."""
+        await self.write_deferred()
+        result = await (await self.session.connection()).execute(_LEAVES_BELOW, {"size": size})
+        return int(result.scalar_one())
+
+    async def tree_heads_between(self, after: int, upto: int) -> list[SignedTreeHead]:
+        """Signed heads with ``after < tree_size <= upto``, smallest first."""
+        query = (
+            select(LedgerTreeHead)
+            .where(LedgerTreeHead.tree_size > after, LedgerTreeHead.tree_size <= upto)
+            .order_by(LedgerTreeHead.tree_size)
+        )
+        return [records.head_of_row(row) for row in (await self.session.execute(query)).scalars()]
+
+    async def cosignatures(self, tree_size: int) -> list[LedgerCosignature]:
+        """The witnesses' cosignatures received for the head of ``tree_size``, by name."""
+        query = (
+            select(LedgerCosignature)
+            .where(LedgerCosignature.tree_size == tree_size)
+            .order_by(LedgerCosignature.witness_name, LedgerCosignature.key_hash)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def add_cosignature(self, row: dict[str, Any]) -> None:
+        """Keep a verified cosignature (one received again changes nothing)."""
+        await self.session.execute(insert_or_ignore(self.session, LedgerCosignature).values(row))
 
     # --- signed tree heads -------------------------------------------------------------
 
