@@ -165,8 +165,9 @@ async def _flip_first_path_hash(route: Route) -> None:
 
 async def test_an_altered_proof_fails_verification(stack: Stack, browser: Browser) -> None:
     async with new_page(browser, stack.audit) as page:
-        await log_in(page, stack.inspector(), f"/dashboard/households/{stack.household_id}")
+        # Routed before the page loads, so no proof can reach the page unaltered.
         await page.route("**/dashboard/api/proofs/inclusion*", _flip_first_path_hash)
+        await log_in(page, stack.inspector(), f"/dashboard/households/{stack.household_id}")
         item = page.locator("ol.timeline > li").nth(1)
         await item.locator("button.verify").click()
         await expect(item.locator(".verify-result")).to_have_attribute("data-state", "failed")
